@@ -1,0 +1,4 @@
+import { InitialSchema1795465202674 } from './1795465202674-InitialSchema';
+
+/** Every migration, oldest first. A new one is generated with `npm run migration:generate` and added here. */
+export const MIGRATIONS = [InitialSchema1795465202674];

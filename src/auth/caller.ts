@@ -1,0 +1,41 @@
+import { type ApiKeyScope } from '../database/enums';
+
+/** Who is calling. Set on the request by the global auth guard; read with `@CurrentCaller()`. */
+export type Caller =
+  | { kind: 'user'; userId: string }
+  | {
+      kind: 'api_key';
+      keyId: string;
+      keyName: string;
+      scopes: readonly ApiKeyScope[];
+      /** The user named by `X-On-Behalf-Of`, when the key sent one. */
+      onBehalfOf?: string;
+    }
+  | { kind: 'admin_basic'; user: string };
+
+/**
+ * Owner scoping: `userId` is the user the call acts for. A user acts for themself; an API key acts
+ * across users (`userId` undefined) unless it named one in X-On-Behalf-Of.
+ */
+export function actingUserId(caller: Caller): string | undefined {
+  switch (caller.kind) {
+    case 'user':
+      return caller.userId;
+    case 'api_key':
+      return caller.onBehalfOf;
+    case 'admin_basic':
+      return undefined;
+  }
+}
+
+/** For audit rows. */
+export function callerActor(caller: Caller): { actorType: 'user' | 'api_key' | 'admin'; actorId: string } {
+  switch (caller.kind) {
+    case 'user':
+      return { actorType: 'user', actorId: caller.userId };
+    case 'api_key':
+      return { actorType: 'api_key', actorId: caller.keyId };
+    case 'admin_basic':
+      return { actorType: 'admin', actorId: caller.user };
+  }
+}

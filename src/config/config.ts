@@ -1,0 +1,265 @@
+import { readFileSync } from 'node:fs';
+import { type ZodIssue } from 'zod';
+import { SECRET_VARIABLES, envSchema, type Env } from './env.schema';
+
+export type SecretStoreKind = 'vault' | 'local';
+export type OvhRegion = 'eu' | 'ca' | 'us';
+export const OVH_REGIONS: readonly OvhRegion[] = ['eu', 'ca', 'us'];
+
+export interface OAuthClientConfig {
+  clientId: string;
+  clientSecret: string;
+}
+
+/** The typed, nested view of the environment that the rest of the code receives. */
+export interface AppConfig {
+  env: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  logLevel: Env['LOG_LEVEL'];
+  publicUrl: string;
+  frontendUrl: string;
+  bodyLimitBytes: number;
+  shutdownTimeoutSeconds: number;
+  database: { url: string; migrationsRun: boolean };
+  redis: { url: string; prefix: string };
+  secretStore:
+    | {
+        kind: 'vault';
+        addr: string;
+        token?: string;
+        appRole?: { roleId: string; secretId: string; mount: string };
+        namespace?: string;
+        kvMount: string;
+        pathPrefix: string;
+        caCert?: string;
+        timeoutMs: number;
+      }
+    | { kind: 'local'; key: Buffer; pathPrefix: string };
+  auth: {
+    jwksUrl?: string;
+    issuer?: string;
+    audience?: string;
+    jwtSecret?: string;
+    admin?: { user: string; passwordHash: string };
+  };
+  metricsToken?: string;
+  lifecycle: {
+    stateTtlSeconds: number;
+    refreshWindowSeconds: number;
+    refreshIntervalSeconds: number;
+    refreshConcurrency: number;
+  };
+  rateLimit: { loginPerMinute: number };
+  gcp: {
+    enabled: boolean;
+    client?: OAuthClientConfig;
+    authUrl: string;
+    tokenUrl: string;
+    revokeUrl: string;
+    userinfoUrl: string;
+    apiRootUrls: {
+      cloudresourcemanager?: string;
+      cloudbilling?: string;
+      serviceusage?: string;
+      iam?: string;
+      iamcredentials?: string;
+    };
+    extraScopes: string[];
+    requiredApis: string[];
+    setupMaxProjects: number;
+    rootProject?: string;
+    saRolesRw: string[];
+    saRolesRo: string[];
+  };
+  azure: { enabled: boolean; authorityHost: string; armEndpoint: string; armScope: string };
+  tailscale: { enabled: boolean; apiUrl: string; tag: string };
+  ovh: {
+    enabled: boolean;
+    regions: Record<
+      OvhRegion,
+      { enabled: boolean; client?: OAuthClientConfig; authUrl: string; apiUrl: string }
+    >;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type RawEnv = Record<string, string | undefined>;
+
+/** Resolves `NAME_FILE` for secret variables: the file's content (trailing newline trimmed) wins. */
+function resolveFiles(raw: RawEnv, problems: string[]): RawEnv {
+  const out: RawEnv = { ...raw };
+  for (const name of SECRET_VARIABLES) {
+    const file = raw[`${name}_FILE`];
+    if (file === undefined || file === '') continue;
+    if (raw[name] !== undefined && raw[name] !== '') {
+      problems.push(`${name} and ${name}_FILE are both set; set only one`);
+      continue;
+    }
+    try {
+      out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (err) {
+      const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      problems.push(`${name}_FILE: cannot read ${file} (${reason})`);
+    }
+  }
+  // An empty value means "unset": compose files and k8s manifests often render absent values as "".
+  for (const [k, v] of Object.entries(out)) if (v === '') delete out[k];
+  return out;
+}
+
+function describe(issue: ZodIssue): string {
+  const name = issue.path.join('.') || '(environment)';
+  if (issue.code === 'invalid_type' && issue.received === 'undefined') return `${name} is required`;
+  return `${name} ${issue.message}`;
+}
+
+export function loadConfig(raw: RawEnv = process.env): AppConfig {
+  const problems: string[] = [];
+  const resolved = resolveFiles(raw, problems);
+  const parsed = envSchema.safeParse(resolved);
+  if (!parsed.success) problems.push(...parsed.error.issues.map(describe));
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
+  return toAppConfig(parsed.data);
+}
+
+function client(id?: string, secret?: string): OAuthClientConfig | undefined {
+  return id && secret ? { clientId: id, clientSecret: secret } : undefined;
+}
+
+function toAppConfig(e: Env): AppConfig {
+  const kind: SecretStoreKind = e.SECRET_STORE ?? (e.VAULT_ADDR ? 'vault' : 'local');
+  const gcpClient = client(e.GCP_CLIENT_ID, e.GCP_CLIENT_SECRET);
+  const root = e.GCP_API_ROOT_URL;
+  const ovhRegion = (id?: string, secret?: string, authUrl = '', apiUrl = '') => {
+    const c = client(id, secret);
+    return { enabled: c !== undefined, client: c, authUrl, apiUrl };
+  };
+  const regions = {
+    eu: ovhRegion(e.OVH_EU_CLIENT_ID, e.OVH_EU_CLIENT_SECRET, e.OVH_EU_AUTH_URL, e.OVH_EU_API_URL),
+    ca: ovhRegion(e.OVH_CA_CLIENT_ID, e.OVH_CA_CLIENT_SECRET, e.OVH_CA_AUTH_URL, e.OVH_CA_API_URL),
+    us: ovhRegion(e.OVH_US_CLIENT_ID, e.OVH_US_CLIENT_SECRET, e.OVH_US_AUTH_URL, e.OVH_US_API_URL),
+  };
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    publicUrl: e.PUBLIC_URL,
+    frontendUrl: e.FRONTEND_URL,
+    bodyLimitBytes: e.BODY_LIMIT_BYTES,
+    shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
+    database: { url: e.DATABASE_URL, migrationsRun: e.MIGRATIONS_RUN },
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
+    secretStore:
+      kind === 'vault'
+        ? {
+            kind: 'vault',
+            addr: e.VAULT_ADDR as string,
+            token: e.VAULT_TOKEN,
+            appRole:
+              e.VAULT_ROLE_ID && e.VAULT_SECRET_ID
+                ? {
+                    roleId: e.VAULT_ROLE_ID,
+                    secretId: e.VAULT_SECRET_ID,
+                    mount: e.VAULT_APPROLE_MOUNT,
+                  }
+                : undefined,
+            namespace: e.VAULT_NAMESPACE,
+            kvMount: e.VAULT_KV_MOUNT,
+            pathPrefix: e.VAULT_PATH_PREFIX,
+            caCert: e.VAULT_CA_CERT,
+            timeoutMs: e.VAULT_TIMEOUT_MS,
+          }
+        : {
+            kind: 'local',
+            key: Buffer.from(e.LOCAL_SECRET_KEY as string, 'base64'),
+            pathPrefix: e.VAULT_PATH_PREFIX,
+          },
+    auth: {
+      jwksUrl: e.AUTH_JWKS_URL,
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+      jwtSecret: e.AUTH_JWT_SECRET,
+      admin:
+        e.ADMIN_USER && e.ADMIN_PASSWORD_HASH
+          ? { user: e.ADMIN_USER, passwordHash: e.ADMIN_PASSWORD_HASH }
+          : undefined,
+    },
+    metricsToken: e.METRICS_TOKEN,
+    lifecycle: {
+      stateTtlSeconds: e.STATE_TTL_SECONDS,
+      refreshWindowSeconds: e.REFRESH_WINDOW_SECONDS,
+      refreshIntervalSeconds: e.REFRESH_INTERVAL_SECONDS,
+      refreshConcurrency: e.REFRESH_CONCURRENCY,
+    },
+    rateLimit: { loginPerMinute: e.RATE_LIMIT_LOGIN_PER_MINUTE },
+    gcp: {
+      enabled: gcpClient !== undefined,
+      client: gcpClient,
+      authUrl: e.GCP_AUTH_URL,
+      tokenUrl: e.GCP_TOKEN_URL,
+      revokeUrl: e.GCP_REVOKE_URL,
+      userinfoUrl: e.GCP_USERINFO_URL,
+      apiRootUrls: {
+        cloudresourcemanager: e.GCP_CLOUDRESOURCEMANAGER_ROOT_URL ?? root,
+        cloudbilling: e.GCP_CLOUDBILLING_ROOT_URL ?? root,
+        serviceusage: e.GCP_SERVICEUSAGE_ROOT_URL ?? root,
+        iam: e.GCP_IAM_ROOT_URL ?? root,
+        iamcredentials: e.GCP_IAMCREDENTIALS_ROOT_URL ?? root,
+      },
+      extraScopes: e.GCP_EXTRA_SCOPES,
+      requiredApis: e.GCP_REQUIRED_APIS,
+      setupMaxProjects: e.GCP_SETUP_MAX_PROJECTS,
+      rootProject: e.GCP_ROOT_PROJECT,
+      saRolesRw: e.GCP_SA_ROLES_RW,
+      saRolesRo: e.GCP_SA_ROLES_RO,
+    },
+    // Azure and Tailscale credentials are the user's own (sent to /azure/login, /tailscale/connect):
+    // the broker needs nothing of its own to offer them.
+    azure: {
+      enabled: true,
+      authorityHost: e.AZURE_AUTHORITY_HOST,
+      armEndpoint: e.AZURE_ARM_ENDPOINT,
+      armScope: e.AZURE_ARM_SCOPE,
+    },
+    tailscale: { enabled: true, apiUrl: e.TAILSCALE_API_URL, tag: e.TAILSCALE_TAG },
+    ovh: { enabled: Object.values(regions).some((r) => r.enabled), regions },
+  };
+}
+
+/** One line per provider for the boot log, so an operator sees at once what is switched off. */
+export function describeProviders(config: AppConfig): string[] {
+  const ovhRegions = OVH_REGIONS.filter((r) => config.ovh.regions[r].enabled);
+  return [
+    config.gcp.enabled ? 'gcp: enabled' : 'gcp: disabled (GCP_CLIENT_ID/GCP_CLIENT_SECRET not set)',
+    'azure: enabled (callers bring their own service principal)',
+    'tailscale: enabled (callers bring their own OAuth client)',
+    ovhRegions.length > 0
+      ? `ovh: enabled for ${ovhRegions.join(', ')}`
+      : 'ovh: disabled (no OVH_{EU,CA,US}_CLIENT_ID/_SECRET set)',
+  ];
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+/**
+ * Reads one variable (or its `_FILE`) for the small commands that need no full configuration,
+ * such as `migration:run`. Exits with the variable's name when it is missing.
+ */
+export function requireVariable(
+  name: (typeof SECRET_VARIABLES)[number],
+  raw: RawEnv = process.env,
+): string {
+  const problems: string[] = [];
+  const value = resolveFiles(raw, problems)[name];
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (value === undefined) throw new ConfigError([`${name} is required`]);
+  return value;
+}

@@ -1,0 +1,220 @@
+import { z } from 'zod';
+
+/**
+ * The environment contract (SPEC §7). Every variable the broker reads is named here and nowhere
+ * else; `loadConfig` is the only reader of `process.env`.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const httpUrl = z
+  .string()
+  .url('must be an absolute URL')
+  .refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL')
+  .transform((v) => v.replace(/\/+$/, ''));
+
+const list = z.string().transform((v) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0),
+);
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+
+/** Names of variables that may also be read from `<NAME>_FILE`. */
+export const SECRET_VARIABLES = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'VAULT_TOKEN',
+  'VAULT_ROLE_ID',
+  'VAULT_SECRET_ID',
+  'LOCAL_SECRET_KEY',
+  'AUTH_JWT_SECRET',
+  'ADMIN_PASSWORD_HASH',
+  'METRICS_TOKEN',
+  'GCP_CLIENT_SECRET',
+  'OVH_EU_CLIENT_SECRET',
+  'OVH_CA_CLIENT_SECRET',
+  'OVH_US_CLIENT_SECRET',
+] as const;
+
+export const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    PORT: int(1, 65535).default('3000'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    PUBLIC_URL: httpUrl,
+    FRONTEND_URL: httpUrl,
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL'),
+    MIGRATIONS_RUN: bool.default('false'),
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+    REDIS_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]{1,64}$/)
+      .default('cbk'),
+    BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default('65536'),
+    SHUTDOWN_TIMEOUT_SECONDS: int(1, 600).default('25'),
+
+    SECRET_STORE: z.enum(['vault', 'local']).optional(),
+    VAULT_ADDR: httpUrl.optional(),
+    VAULT_TOKEN: nonEmpty.optional(),
+    VAULT_ROLE_ID: nonEmpty.optional(),
+    VAULT_SECRET_ID: nonEmpty.optional(),
+    VAULT_APPROLE_MOUNT: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/)
+      .default('approle'),
+    VAULT_NAMESPACE: nonEmpty.optional(),
+    VAULT_KV_MOUNT: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, 'must be a mount name')
+      .default('secret'),
+    VAULT_PATH_PREFIX: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/,
+        'must be a path like a/b, without slashes at the ends',
+      )
+      .default('credential-broker'),
+    VAULT_CA_CERT: nonEmpty.optional(),
+    VAULT_TIMEOUT_MS: int(100, 120_000).default('5000'),
+    LOCAL_SECRET_KEY: z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
+      .optional(),
+
+    AUTH_JWKS_URL: httpUrl.optional(),
+    AUTH_ISSUER: nonEmpty.optional(),
+    AUTH_AUDIENCE: nonEmpty.optional(),
+    AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+    ADMIN_USER: nonEmpty.optional(),
+    ADMIN_PASSWORD_HASH: z
+      .string()
+      .regex(/^(\$argon2(id|i|d)\$|\$2[aby]\$)/, 'must be an argon2 or bcrypt hash')
+      .optional(),
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+
+    STATE_TTL_SECONDS: int(30, 3600).default('600'),
+    REFRESH_WINDOW_SECONDS: int(0, 86_400).default('300'),
+    REFRESH_INTERVAL_SECONDS: int(1, 3600).default('30'),
+    REFRESH_CONCURRENCY: int(1, 1000).default('10'),
+    RATE_LIMIT_LOGIN_PER_MINUTE: int(1, 100_000).default('20'),
+
+    GCP_CLIENT_ID: nonEmpty.optional(),
+    GCP_CLIENT_SECRET: nonEmpty.optional(),
+    GCP_AUTH_URL: httpUrl.default('https://accounts.google.com/o/oauth2/v2/auth'),
+    GCP_TOKEN_URL: httpUrl.default('https://oauth2.googleapis.com/token'),
+    GCP_REVOKE_URL: httpUrl.default('https://oauth2.googleapis.com/revoke'),
+    GCP_USERINFO_URL: httpUrl.default('https://openidconnect.googleapis.com/v1/userinfo'),
+    GCP_API_ROOT_URL: httpUrl.optional(),
+    GCP_CLOUDRESOURCEMANAGER_ROOT_URL: httpUrl.optional(),
+    GCP_CLOUDBILLING_ROOT_URL: httpUrl.optional(),
+    GCP_SERVICEUSAGE_ROOT_URL: httpUrl.optional(),
+    GCP_IAM_ROOT_URL: httpUrl.optional(),
+    GCP_IAMCREDENTIALS_ROOT_URL: httpUrl.optional(),
+    GCP_EXTRA_SCOPES: list.default(''),
+    GCP_REQUIRED_APIS: list.default(
+      'cloudresourcemanager.googleapis.com,serviceusage.googleapis.com,iam.googleapis.com,iamcredentials.googleapis.com,cloudbilling.googleapis.com,compute.googleapis.com',
+    ),
+    GCP_SETUP_MAX_PROJECTS: int(1, 1000).default('5'),
+    GCP_ROOT_PROJECT: nonEmpty.optional(),
+    GCP_SA_ROLES_RW: list.default('roles/editor'),
+    GCP_SA_ROLES_RO: list.default('roles/viewer'),
+
+    AZURE_AUTHORITY_HOST: httpUrl.default('https://login.microsoftonline.com'),
+    AZURE_ARM_ENDPOINT: httpUrl.default('https://management.azure.com'),
+    AZURE_ARM_SCOPE: nonEmpty.default('https://management.azure.com/.default'),
+
+    TAILSCALE_API_URL: httpUrl.default('https://api.tailscale.com'),
+    TAILSCALE_TAG: z
+      .string()
+      .regex(/^tag:[A-Za-z0-9-]+$/, 'must look like tag:name')
+      .default('tag:broker'),
+
+    OVH_EU_CLIENT_ID: nonEmpty.optional(),
+    OVH_EU_CLIENT_SECRET: nonEmpty.optional(),
+    OVH_EU_AUTH_URL: httpUrl.default('https://www.ovh.com/auth/oauth2'),
+    OVH_EU_API_URL: httpUrl.default('https://eu.api.ovh.com/1.0'),
+    OVH_CA_CLIENT_ID: nonEmpty.optional(),
+    OVH_CA_CLIENT_SECRET: nonEmpty.optional(),
+    OVH_CA_AUTH_URL: httpUrl.default('https://ca.ovh.com/auth/oauth2'),
+    OVH_CA_API_URL: httpUrl.default('https://ca.api.ovh.com/1.0'),
+    OVH_US_CLIENT_ID: nonEmpty.optional(),
+    OVH_US_CLIENT_SECRET: nonEmpty.optional(),
+    OVH_US_AUTH_URL: httpUrl.default('https://us.ovhcloud.com/auth/oauth2'),
+    OVH_US_API_URL: httpUrl.default('https://api.us.ovhcloud.com/1.0'),
+  })
+  .superRefine((env, ctx) => {
+    const store = env.SECRET_STORE ?? (env.VAULT_ADDR ? 'vault' : 'local');
+    const need = (name: keyof typeof env, message: string) => {
+      if (env[name] === undefined)
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [name], message });
+    };
+    if (store === 'vault') {
+      need('VAULT_ADDR', 'is required when the secret store is vault');
+      if (!env.VAULT_TOKEN && !(env.VAULT_ROLE_ID && env.VAULT_SECRET_ID)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['VAULT_TOKEN'],
+          message:
+            'is required (or VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole) when the secret store is vault',
+        });
+      }
+    } else {
+      if (env.NODE_ENV === 'production') {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ['SECRET_STORE'],
+          message: 'local is refused when NODE_ENV=production; set VAULT_ADDR and use Vault',
+        });
+      }
+      need(
+        'LOCAL_SECRET_KEY',
+        'is required when the secret store is local (32 random bytes, base64)',
+      );
+    }
+    if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_SECRET) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['AUTH_JWKS_URL'],
+        message: 'or AUTH_JWT_SECRET is required: the broker must be able to verify user tokens',
+      });
+    }
+    if ((env.ADMIN_USER === undefined) !== (env.ADMIN_PASSWORD_HASH === undefined)) {
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: [env.ADMIN_USER ? 'ADMIN_PASSWORD_HASH' : 'ADMIN_USER'],
+        message: 'ADMIN_USER and ADMIN_PASSWORD_HASH go together',
+      });
+    }
+    const pairs: [keyof typeof env, keyof typeof env][] = [
+      ['GCP_CLIENT_ID', 'GCP_CLIENT_SECRET'],
+      ['OVH_EU_CLIENT_ID', 'OVH_EU_CLIENT_SECRET'],
+      ['OVH_CA_CLIENT_ID', 'OVH_CA_CLIENT_SECRET'],
+      ['OVH_US_CLIENT_ID', 'OVH_US_CLIENT_SECRET'],
+    ];
+    for (const [id, secret] of pairs) {
+      if ((env[id] === undefined) !== (env[secret] === undefined)) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: [env[id] === undefined ? id : secret],
+          message: `${id} and ${secret} go together; set both to enable the provider or neither to disable it`,
+        });
+      }
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;

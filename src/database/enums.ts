@@ -1,0 +1,45 @@
+/** The providers the broker knows. Every switch over it ends in an exhaustiveness check. */
+export const PROVIDERS = ['gcp', 'azure', 'tailscale', 'ovh'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+export const CONNECTION_STATUSES = [
+  'active',
+  'refresh_failing',
+  'needs_reauth',
+  'revoked',
+] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
+
+export const SETUP_STATUSES = [
+  'pending',
+  'running',
+  'needs_selection',
+  'succeeded',
+  'partial',
+  'failed',
+  'not_applicable',
+] as const;
+export type SetupStatus = (typeof SETUP_STATUSES)[number];
+
+export const API_KEY_SCOPES = [
+  'connections:read',
+  'connections:write',
+  'tokens:read',
+  'admin',
+] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export const ACTOR_TYPES = ['user', 'api_key', 'admin', 'system'] as const;
+export type ActorType = (typeof ACTOR_TYPES)[number];
+
+export const AUDIT_OUTCOMES = ['success', 'failure'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+export function assertNever(value: never, what = 'value'): never {
+  throw new Error(`Unexpected ${what}: ${String(value)}`);
+}
+
+/** SQL `IN (...)` list for a CHECK constraint over one of the enums above. */
+export function sqlIn(values: readonly string[]): string {
+  return values.map((v) => `'${v}'`).join(', ');
+}
