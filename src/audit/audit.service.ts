@@ -26,7 +26,7 @@ export class AuditService {
 
   async record(input: AuditInput): Promise<void> {
     try {
-      await this.events.insert({
+      const row: Partial<AuditEventEntity> = {
         actorType: input.actorType,
         actorId: input.actorId ?? null,
         action: input.action,
@@ -36,7 +36,8 @@ export class AuditService {
         errorCode: input.errorCode ?? null,
         requestId: input.requestId ?? null,
         details: input.details ?? {},
-      });
+      };
+      await this.events.save(this.events.create(row));
     } catch (err) {
       this.logger.error({ err, action: input.action }, 'audit write failed');
     }
