@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type ZodIssue } from 'zod';
-import { SECRET_VARIABLES, envSchema, type Env } from './env.schema';
+import { SECRET_VARIABLES, crossFieldProblems, envSchema, type Env } from './env.schema';
 
 export type SecretStoreKind = 'vault' | 'local';
 export type OvhRegion = 'eu' | 'ca' | 'us';
@@ -15,6 +15,7 @@ export interface OAuthClientConfig {
 export interface AppConfig {
   env: Env['NODE_ENV'];
   port: number;
+  workerHealthPort: number;
   host: string;
   logLevel: Env['LOG_LEVEL'];
   publicUrl: string;
@@ -125,6 +126,7 @@ export function loadConfig(raw: RawEnv = process.env): AppConfig {
   const resolved = resolveFiles(raw, problems);
   const parsed = envSchema.safeParse(resolved);
   if (!parsed.success) problems.push(...parsed.error.issues.map(describe));
+  problems.push(...crossFieldProblems(resolved));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return toAppConfig(parsed.data);
 }
@@ -149,6 +151,7 @@ function toAppConfig(e: Env): AppConfig {
   return {
     env: e.NODE_ENV,
     port: e.PORT,
+    workerHealthPort: e.WORKER_HEALTH_PORT,
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     publicUrl: e.PUBLIC_URL,

@@ -52,6 +52,7 @@ export const envSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
     PORT: int(1, 65535).default('3000'),
+    WORKER_HEALTH_PORT: int(1, 65535).default('3001'),
     HOST: z.string().min(1).default('0.0.0.0'),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -157,64 +158,49 @@ export const envSchema = z
     OVH_US_AUTH_URL: httpUrl.default('https://us.ovhcloud.com/auth/oauth2'),
     OVH_US_API_URL: httpUrl.default('https://api.us.ovhcloud.com/1.0'),
   })
-  .superRefine((env, ctx) => {
-    const store = env.SECRET_STORE ?? (env.VAULT_ADDR ? 'vault' : 'local');
-    const need = (name: keyof typeof env, message: string) => {
-      if (env[name] === undefined)
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: [name], message });
-    };
-    if (store === 'vault') {
-      need('VAULT_ADDR', 'is required when the secret store is vault');
-      if (!env.VAULT_TOKEN && !(env.VAULT_ROLE_ID && env.VAULT_SECRET_ID)) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          path: ['VAULT_TOKEN'],
-          message:
-            'is required (or VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole) when the secret store is vault',
-        });
-      }
-    } else {
-      if (env.NODE_ENV === 'production') {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          path: ['SECRET_STORE'],
-          message: 'local is refused when NODE_ENV=production; set VAULT_ADDR and use Vault',
-        });
-      }
-      need(
-        'LOCAL_SECRET_KEY',
-        'is required when the secret store is local (32 random bytes, base64)',
+  .strip();
+
+type Raw = Record<string, string | undefined>;
+
+/**
+ * Rules across variables. They read the raw strings, so they are reported together with the
+ * per-variable problems even when those make the schema fail.
+ */
+export function crossFieldProblems(env: Raw): string[] {
+  const problems: string[] = [];
+  const has = (name: string) => env[name] !== undefined && env[name] !== '';
+  const store = env.SECRET_STORE ?? (has('VAULT_ADDR') ? 'vault' : 'local');
+  if (store === 'vault') {
+    if (!has('VAULT_ADDR')) problems.push('VAULT_ADDR is required when the secret store is vault');
+    if (!has('VAULT_TOKEN') && !(has('VAULT_ROLE_ID') && has('VAULT_SECRET_ID'))) {
+      problems.push(
+        'VAULT_TOKEN is required (or VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole) when the secret store is vault',
       );
     }
-    if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_SECRET) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: ['AUTH_JWKS_URL'],
-        message: 'or AUTH_JWT_SECRET is required: the broker must be able to verify user tokens',
-      });
+  } else if (store === 'local') {
+    if (env.NODE_ENV === 'production') {
+      problems.push('SECRET_STORE local is refused when NODE_ENV=production; set VAULT_ADDR and use Vault');
     }
-    if ((env.ADMIN_USER === undefined) !== (env.ADMIN_PASSWORD_HASH === undefined)) {
-      ctx.addIssue({
-        code: z.ZodIssueCode.custom,
-        path: [env.ADMIN_USER ? 'ADMIN_PASSWORD_HASH' : 'ADMIN_USER'],
-        message: 'ADMIN_USER and ADMIN_PASSWORD_HASH go together',
-      });
+    if (!has('LOCAL_SECRET_KEY')) {
+      problems.push('LOCAL_SECRET_KEY is required when the secret store is local (32 random bytes, base64)');
     }
-    const pairs: [keyof typeof env, keyof typeof env][] = [
-      ['GCP_CLIENT_ID', 'GCP_CLIENT_SECRET'],
-      ['OVH_EU_CLIENT_ID', 'OVH_EU_CLIENT_SECRET'],
-      ['OVH_CA_CLIENT_ID', 'OVH_CA_CLIENT_SECRET'],
-      ['OVH_US_CLIENT_ID', 'OVH_US_CLIENT_SECRET'],
-    ];
-    for (const [id, secret] of pairs) {
-      if ((env[id] === undefined) !== (env[secret] === undefined)) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          path: [env[id] === undefined ? id : secret],
-          message: `${id} and ${secret} go together; set both to enable the provider or neither to disable it`,
-        });
-      }
+  }
+  if (!has('AUTH_JWKS_URL') && !has('AUTH_JWT_SECRET')) {
+    problems.push('AUTH_JWKS_URL or AUTH_JWT_SECRET is required: the broker must be able to verify user tokens');
+  }
+  const pairs: [string, string][] = [
+    ['ADMIN_USER', 'ADMIN_PASSWORD_HASH'],
+    ['GCP_CLIENT_ID', 'GCP_CLIENT_SECRET'],
+    ['OVH_EU_CLIENT_ID', 'OVH_EU_CLIENT_SECRET'],
+    ['OVH_CA_CLIENT_ID', 'OVH_CA_CLIENT_SECRET'],
+    ['OVH_US_CLIENT_ID', 'OVH_US_CLIENT_SECRET'],
+  ];
+  for (const [a, b] of pairs) {
+    if (has(a) !== has(b)) {
+      problems.push(`${has(a) ? b : a} is required: ${a} and ${b} go together (set both, or neither)`);
     }
-  });
+  }
+  return problems;
+}
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,63 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { type Repository } from 'typeorm';
+import { ConnectionEntity } from '../entities';
+import { type ConnectionStatus, type Provider } from '../enums';
+
+export interface ConnectionPageCursor {
+  /** created_at as Postgres prints it, microseconds included, so the keyset is exact. */
+  createdAt: string;
+  id: string;
+}
+
+export interface ConnectionListQuery {
+  userId?: string;
+  provider?: Provider;
+  status?: ConnectionStatus;
+  after?: ConnectionPageCursor;
+  limit: number;
+}
+
+export interface ConnectionPage {
+  items: ConnectionEntity[];
+  /** The keyset of the last item when there are more rows after it. */
+  next?: ConnectionPageCursor;
+}
+
+@Injectable()
+export class ConnectionsRepository {
+  constructor(@InjectRepository(ConnectionEntity) private readonly rows: Repository<ConnectionEntity>) {}
+
+  /** Newest first, keyset-paginated on (created_at, id). */
+  async list(query: ConnectionListQuery): Promise<ConnectionPage> {
+    const qb = this.rows
+      .createQueryBuilder('c')
+      .addSelect(`to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`, 'cursor_ts')
+      .orderBy('c.created_at', 'DESC')
+      .addOrderBy('c.id', 'DESC')
+      .limit(query.limit + 1);
+    if (query.userId !== undefined) qb.andWhere('c.user_id = :userId', { userId: query.userId });
+    if (query.provider !== undefined) qb.andWhere('c.provider = :provider', { provider: query.provider });
+    if (query.status !== undefined) qb.andWhere('c.status = :status', { status: query.status });
+    if (query.after !== undefined) {
+      qb.andWhere('(c.created_at, c.id) < (:afterTs::timestamptz, :afterId::uuid)', {
+        afterTs: query.after.createdAt,
+        afterId: query.after.id,
+      });
+    }
+    const { entities, raw } = await qb.getRawAndEntities<{ cursor_ts: string }>();
+    const hasMore = entities.length > query.limit;
+    const items = entities.slice(0, query.limit);
+    const last = items.at(-1);
+    const lastRaw = raw[items.length - 1];
+    return {
+      items,
+      next: hasMore && last && lastRaw ? { createdAt: lastRaw.cursor_ts, id: last.id } : undefined,
+    };
+  }
+
+  /** One connection, scoped to its owner when `userId` is given (another user's row is "not found"). */
+  async findVisible(id: string, userId?: string): Promise<ConnectionEntity | null> {
+    return this.rows.findOne({ where: userId === undefined ? { id } : { id, userId } });
+  }
+}

@@ -1,0 +1,57 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { RedisService } from '../redis/redis.module';
+import { SECRET_STORE, type SecretStore } from '../secrets/secret-store';
+
+export interface ReadinessReport {
+  status: 'ok' | 'unavailable';
+  checks: {
+    postgres: { ok: boolean; detail?: string };
+    redis: { ok: boolean; detail?: string };
+    secret_store: { ok: boolean; kind: string; reason?: string; detail?: string };
+  };
+}
+
+const CHECK_TIMEOUT_MS = 3000;
+
+function within<T>(promise: Promise<T>, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), CHECK_TIMEOUT_MS);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Postgres, Redis and the secret store, checked in parallel with a timeout each. Never throws. */
+@Injectable()
+export class ReadinessService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly redis: RedisService,
+    @Inject(SECRET_STORE) private readonly secrets: SecretStore,
+  ) {}
+
+  async check(): Promise<ReadinessReport> {
+    const [postgres, redis, store] = await Promise.all([
+      within(
+        this.dataSource
+          .query('SELECT 1')
+          .then(() => ({ ok: true }))
+          .catch(() => ({ ok: false, detail: 'query failed' })),
+        { ok: false, detail: 'timed out' },
+      ),
+      within(
+        this.redis.ping().then((ok) => (ok ? { ok } : { ok, detail: 'ping failed' })),
+        { ok: false, detail: 'timed out' },
+      ),
+      within(
+        this.secrets.health().then((h) =>
+          h.ok ? { ok: true, kind: h.kind } : { ok: false, kind: h.kind, reason: h.reason, detail: h.detail },
+        ),
+        { ok: false, kind: this.secrets.kind, reason: 'unavailable', detail: 'timed out' },
+      ),
+    ]);
+    const ok = postgres.ok && redis.ok && store.ok;
+    return { status: ok ? 'ok' : 'unavailable', checks: { postgres, redis, secret_store: store } };
+  }
+}

@@ -1,0 +1,80 @@
+import 'reflect-metadata';
+import { type IncomingMessage } from 'node:http';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import { AppModule } from './app.module';
+import { configureHttpServer } from './common/http-server';
+import { createLogger } from './common/logger';
+import { requestIdFrom } from './common/request-id';
+import { type AppConfig, ConfigError, describeProviders, loadConfig } from './config/config';
+import { runMigrations } from './database/migrations';
+import { mountOpenApi } from './openapi/document';
+
+/** Exit code for a configuration error (EX_CONFIG), so orchestrators do not restart-loop silently. */
+export const EXIT_CONFIG = 78;
+
+export function loadConfigOrExit(processName: string): AppConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`[${processName}] ${err.message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+}
+
+export async function createApi(config: AppConfig): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: true,
+    // The caller's id is kept when safe (SPEC §4); it is also put on the raw request for pino-http.
+    genReqId: (req: IncomingMessage) => {
+      const id = requestIdFrom(req.headers['x-request-id']);
+      (req as IncomingMessage & { id?: string }).id = id;
+      return id;
+    },
+    requestIdHeader: false,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  configureHttpServer(app);
+  mountOpenApi(app);
+  return app;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit('api');
+  const app = await createApi(config);
+  const log = app.get(Logger);
+  for (const line of describeProviders(config)) log.log(line, 'Providers');
+  if (config.database.migrationsRun) {
+    const applied = await runMigrations(app.get(DataSource));
+    log.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'schema is up to date', 'Migrations');
+  }
+  process.once('SIGTERM', () => hardStopAfter(config.shutdownTimeoutSeconds));
+  process.once('SIGINT', () => hardStopAfter(config.shutdownTimeoutSeconds));
+  await app.listen(config.port, config.host);
+  log.log(`api listening on ${config.host}:${config.port} (secret store: ${config.secretStore.kind})`, 'Bootstrap');
+}
+
+/** Nest closes gracefully on the signal; this only bounds how long that may take. */
+function hardStopAfter(seconds: number): void {
+  setTimeout(() => {
+    process.stderr.write(`shutdown took longer than ${seconds}s; exiting\n`);
+    process.exit(1);
+  }, seconds * 1000).unref();
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    createLogger('error', { process: 'api' }).fatal({ err }, 'api failed to start');
+    process.exit(1);
+  });
+}
