@@ -11,6 +11,7 @@ const common = {
 module.exports = {
   // Two cores: one e2e file at a time spawns its own api/worker processes, so keep workers low.
   maxWorkers: 2,
+  testTimeout: 60_000,
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.spec.ts'] },
@@ -18,7 +19,6 @@ module.exports = {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
-      testTimeout: 60_000,
     },
   ],
 };

@@ -1,11 +1,11 @@
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { MetricsService } from '../metrics/metrics.service';
-import { ProblemFilter } from './problem.filter';
 
 /**
- * Fastify-level wiring that must also cover what never reaches a Nest handler: body-parser errors,
- * unknown routes, and the X-Request-Id header on every response.
+ * Fastify-level wiring for what every response needs, including those that never reach a Nest
+ * handler (body-parser errors, unknown routes): the X-Request-Id header and the HTTP metrics.
+ * Nest itself routes Fastify's errors to the ProblemFilter.
  */
 export function configureHttpServer(app: NestFastifyApplication): void {
   const fastify = app.getHttpAdapter().getInstance();
@@ -19,8 +19,5 @@ export function configureHttpServer(app: NestFastifyApplication): void {
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     done();
-  });
-  fastify.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-    ProblemFilter.send(err, request, reply);
   });
 }

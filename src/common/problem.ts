@@ -39,6 +39,13 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   [HttpStatus.SERVICE_UNAVAILABLE]: 'service_unavailable',
 };
 
+const HTTP_DETAILS: Partial<Record<number, string>> = {
+  [HttpStatus.BAD_REQUEST]: 'The request is malformed (for example, the body is not valid JSON)',
+  [HttpStatus.NOT_FOUND]: 'No such route',
+  [HttpStatus.PAYLOAD_TOO_LARGE]: 'The body is larger than the limit',
+  [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'Send the body as application/json',
+};
+
 export interface ClassifiedError {
   code: ErrorCode;
   status: number;
@@ -67,7 +74,9 @@ export function classifyError(err: unknown): ClassifiedError {
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const code = STATUS_CODES[status] ?? (status >= 500 ? 'internal_error' : 'validation_failed');
-    const detail = status === 404 ? 'No such route' : ERROR_CODES[code].title;
+    // Fastify's own errors arrive here as HttpExceptions; their messages can quote the body, so
+    // only fixed texts are shown.
+    const detail = HTTP_DETAILS[status] ?? ERROR_CODES[code].title;
     return { code, status: ERROR_CODES[code].status, detail, unexpected: status >= 500 };
   }
   const fastifyCode = (err as { code?: unknown } | null)?.code;
