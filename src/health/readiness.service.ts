@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { RedisService } from '../redis/redis.module';
 import { SECRET_STORE, type SecretStore } from '../secrets/secret-store';
+import { checkSecretStore } from '../secrets/secrets.module';
 
 export interface ReadinessReport {
   status: 'ok' | 'unavailable';
@@ -44,11 +45,10 @@ export class ReadinessService {
         this.redis.ping().then((ok) => (ok ? { ok } : { ok, detail: 'ping failed' })),
         { ok: false, detail: 'timed out' },
       ),
-      within(
-        this.secrets.health().then((h) =>
-          h.ok ? { ok: true, kind: h.kind } : { ok: false, kind: h.kind, reason: h.reason, detail: h.detail },
-        ),
-        { ok: false, kind: this.secrets.kind, reason: 'unavailable', detail: 'timed out' },
+      checkSecretStore(this.secrets, CHECK_TIMEOUT_MS).then((h) =>
+        h.ok
+          ? { ok: true, kind: h.kind }
+          : { ok: false, kind: h.kind, reason: h.reason, detail: h.detail },
       ),
     ]);
     const ok = postgres.ok && redis.ok && store.ok;

@@ -3,8 +3,9 @@
  * allowed in production) and `local/` (AES-256-GCM rows in Postgres, for a laptop).
  *
  * Paths are relative to the configured prefix (`VAULT_PATH_PREFIX`), e.g. `connections/<uuid>`.
- * Versions start at 1 and only grow; a version, once written, never changes, so
- * `(path, version)` is a safe cache key.
+ * Versions start at 1 and only grow; a version, once written, never changes. Destroying a path
+ * starts it again at 1, so `(path, version)` is a safe cache key only for paths that are never
+ * reused after a destroy — true of connection paths, which carry the connection's UUID.
  */
 
 /** What Postgres keeps about a secret: where it is and which version is current. */
