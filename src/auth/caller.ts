@@ -29,7 +29,10 @@ export function actingUserId(caller: Caller): string | undefined {
 }
 
 /** For audit rows. */
-export function callerActor(caller: Caller): { actorType: 'user' | 'api_key' | 'admin'; actorId: string } {
+export function callerActor(caller: Caller): {
+  actorType: 'user' | 'api_key' | 'admin';
+  actorId: string;
+} {
   switch (caller.kind) {
     case 'user':
       return { actorType: 'user', actorId: caller.userId };

@@ -1,0 +1,142 @@
+import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { BrokerError } from '../common/error-codes';
+import { type ApiKeyScope } from '../database/enums';
+import { AdminAuthenticator, ADMIN_BASIC_CHALLENGE } from './admin-authenticator';
+import { ApiKeysService, apiKeyCaller, apiKeyPrefix, isWellFormedApiKey } from './api-keys.service';
+import { AuthFailureAudit } from './auth-failure-audit';
+import { type AuthenticatedRequest } from './authenticated-request';
+import { type PresentedCredentials, parseAuthorization } from './authorization-header';
+import { type Caller } from './caller';
+import {
+  ACTS_FOR_USER_KEY,
+  ADMIN_ONLY_KEY,
+  IS_PUBLIC_KEY,
+  ON_BEHALF_OF_HEADER,
+  REQUIRED_SCOPES_KEY,
+} from './decorators';
+import { JwtVerifier } from './jwt-verifier';
+import { defaultScopesFor, grantsScopes } from './scope-rules';
+
+interface RouteAuth {
+  adminOnly: boolean;
+  actsForUser: boolean;
+  scopes: readonly ApiKeyScope[];
+}
+
+/** 1-256 visible ASCII characters: safe to log, to compare and to store as an owner id. */
+const ON_BEHALF_OF = /^[\x21-\x7e]{1,256}$/;
+
+/**
+ * The global guard: every route needs a caller unless `@Public()`. Authenticates, then
+ * authorises by route metadata (SPEC §3), and leaves the caller on `request.caller`.
+ */
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly jwt: JwtVerifier,
+    private readonly apiKeys: ApiKeysService,
+    private readonly admin: AdminAuthenticator,
+    private readonly failures: AuthFailureAudit,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC_KEY, targets) === true) {
+      return true;
+    }
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const route: RouteAuth = {
+      adminOnly:
+        this.reflector.getAllAndOverride<boolean | undefined>(ADMIN_ONLY_KEY, targets) === true,
+      actsForUser:
+        this.reflector.getAllAndOverride<boolean | undefined>(ACTS_FOR_USER_KEY, targets) === true,
+      scopes:
+        this.reflector.getAllAndOverride<ApiKeyScope[] | undefined>(REQUIRED_SCOPES_KEY, targets) ??
+        defaultScopesFor(request.method),
+    };
+    const presented = parseAuthorization(request.headers.authorization);
+    if (presented === null) throw unauthenticated(route, 'credentials are required');
+    request.caller = await this.authenticate(presented, route, request);
+    return true;
+  }
+
+  private async authenticate(
+    presented: PresentedCredentials,
+    route: RouteAuth,
+    request: AuthenticatedRequest,
+  ): Promise<Caller> {
+    switch (presented.scheme) {
+      case 'jwt': {
+        const { userId } = await this.jwt.verify(presented.token).catch((err: unknown) => {
+          if (err instanceof BrokerError && err.code === 'unauthenticated') {
+            throw unauthenticated(route, err.detail ?? 'token is not valid');
+          }
+          throw err;
+        });
+        if (route.adminOnly) throw new BrokerError('forbidden', 'this route is for admins only');
+        return { kind: 'user', userId };
+      }
+      case 'api_key': {
+        const key = await this.apiKeys.authenticate(presented.key);
+        if (key === null) {
+          this.failures.record({
+            method: 'api_key',
+            errorCode: 'unauthenticated',
+            reason: 'unknown or revoked API key',
+            ...(isWellFormedApiKey(presented.key)
+              ? { keyPrefix: apiKeyPrefix(presented.key) }
+              : {}),
+          });
+          throw unauthenticated(route, 'the API key is not valid');
+        }
+        const required: readonly ApiKeyScope[] = route.adminOnly ? ['admin'] : route.scopes;
+        if (!grantsScopes(key.scopes, required)) {
+          throw new BrokerError(
+            'forbidden',
+            `this route needs the scope ${required.join(' and ')}`,
+          );
+        }
+        return apiKeyCaller(key, onBehalfOf(request, route));
+      }
+      case 'basic': {
+        // Basic is for a browser opening admin pages; elsewhere it is not even checked.
+        if (!route.adminOnly) throw unauthenticated(route, 'use a bearer token');
+        const caller = await this.admin.verifyBasic(presented.encoded);
+        if (caller === null) throw unauthenticated(route, 'admin credentials are not valid');
+        return caller;
+      }
+    }
+  }
+}
+
+function unauthenticated(route: RouteAuth, reason: string): BrokerError {
+  const challenge = route.adminOnly ? `Bearer, ${ADMIN_BASIC_CHALLENGE}` : 'Bearer';
+  return new BrokerError('unauthenticated', reason, { headers: { 'WWW-Authenticate': challenge } });
+}
+
+/** The user an API key acts for: required on `@ActsForUser()` routes, checked wherever sent. */
+function onBehalfOf(request: AuthenticatedRequest, route: RouteAuth): string | undefined {
+  const value = request.headers[ON_BEHALF_OF_HEADER];
+  if (value === undefined) {
+    if (!route.actsForUser) return undefined;
+    throw new BrokerError(
+      'validation_failed',
+      'X-On-Behalf-Of is required when an API key calls this route',
+      { errors: [{ path: 'headers.x-on-behalf-of', message: 'is required' }] },
+    );
+  }
+  if (typeof value !== 'string' || !ON_BEHALF_OF.test(value)) {
+    throw new BrokerError(
+      'validation_failed',
+      'X-On-Behalf-Of must be 1-256 visible ASCII characters',
+      {
+        errors: [
+          { path: 'headers.x-on-behalf-of', message: 'must be 1-256 visible ASCII characters' },
+        ],
+      },
+    );
+  }
+  return value;
+}

@@ -1,0 +1,49 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { getRepositoryToken } from '@nestjs/typeorm';
+import { type Repository } from 'typeorm';
+import { AuditService } from '../audit/audit.service';
+import { APP_CONFIG, type AppConfig } from '../config/config';
+import { ApiKeyEntity } from '../database/entities/api-key.entity';
+import { AdminAuthenticator } from './admin-authenticator';
+import { ApiKeysService } from './api-keys.service';
+import { AuthFailureAudit } from './auth-failure-audit';
+import { AuthGuard } from './auth.guard';
+import { JwtVerifier } from './jwt-verifier';
+
+/** Only the `auth` part of the configuration is read, so tests can provide just that. */
+export type AuthConfig = Pick<AppConfig, 'auth'>;
+
+/**
+ * Caller authentication. Needs the global APP_CONFIG, the `ApiKeyEntity` repository and
+ * `AuditService`; installs {@link AuthGuard} for every route.
+ */
+@Module({
+  providers: [
+    {
+      provide: ApiKeysService,
+      inject: [getRepositoryToken(ApiKeyEntity)],
+      useFactory: (keys: Repository<ApiKeyEntity>) => new ApiKeysService(keys),
+    },
+    {
+      provide: JwtVerifier,
+      inject: [APP_CONFIG],
+      useFactory: (config: AuthConfig) => new JwtVerifier(config.auth),
+    },
+    {
+      provide: AuthFailureAudit,
+      inject: [AuditService],
+      useFactory: (audit: AuditService) => new AuthFailureAudit(audit),
+    },
+    {
+      provide: AdminAuthenticator,
+      inject: [APP_CONFIG, ApiKeysService, AuthFailureAudit],
+      useFactory: (config: AuthConfig, keys: ApiKeysService, failures: AuthFailureAudit) =>
+        new AdminAuthenticator(config.auth.admin, keys, failures),
+    },
+    AuthGuard,
+    { provide: APP_GUARD, useExisting: AuthGuard },
+  ],
+  exports: [ApiKeysService, JwtVerifier, AdminAuthenticator, AuthFailureAudit],
+})
+export class AuthModule {}
