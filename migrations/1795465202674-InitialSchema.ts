@@ -1,4 +1,4 @@
-import { MigrationInterface, QueryRunner } from 'typeorm';
+import { type MigrationInterface, type QueryRunner } from 'typeorm';
 
 export class InitialSchema1795465202674 implements MigrationInterface {
   name = 'InitialSchema1795465202674';

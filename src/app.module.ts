@@ -37,7 +37,9 @@ export class AppModule {
         ThrottlerModule.forRootAsync({
           inject: [RedisService],
           useFactory: (redis: RedisService) => ({
-            throttlers: [{ name: LOGIN_THROTTLER, ttl: 60_000, limit: config.rateLimit.loginPerMinute }],
+            throttlers: [
+              { name: LOGIN_THROTTLER, ttl: 60_000, limit: config.rateLimit.loginPerMinute },
+            ],
             storage: new ThrottlerStorageRedisService(redis.client),
           }),
         }),

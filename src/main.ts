@@ -56,12 +56,18 @@ async function main(): Promise<void> {
   for (const line of describeProviders(config)) log.log(line, 'Providers');
   if (config.database.migrationsRun) {
     const applied = await runMigrations(app.get(DataSource));
-    log.log(applied.length ? `applied migrations: ${applied.join(', ')}` : 'schema is up to date', 'Migrations');
+    log.log(
+      applied.length ? `applied migrations: ${applied.join(', ')}` : 'schema is up to date',
+      'Migrations',
+    );
   }
   process.once('SIGTERM', () => hardStopAfter(config.shutdownTimeoutSeconds));
   process.once('SIGINT', () => hardStopAfter(config.shutdownTimeoutSeconds));
   await app.listen(config.port, config.host);
-  log.log(`api listening on ${config.host}:${config.port} (secret store: ${config.secretStore.kind})`, 'Bootstrap');
+  log.log(
+    `api listening on ${config.host}:${config.port} (secret store: ${config.secretStore.kind})`,
+    'Bootstrap',
+  );
 }
 
 /** Nest closes gracefully on the signal; this only bounds how long that may take. */

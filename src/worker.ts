@@ -11,7 +11,9 @@ import { MetricsService } from './metrics/metrics.service';
 import { WorkerModule } from './worker.module';
 
 export async function createWorker(config: AppConfig): Promise<INestApplicationContext> {
-  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), { bufferLogs: true });
+  const app = await NestFactory.createApplicationContext(WorkerModule.forRoot(config), {
+    bufferLogs: true,
+  });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   await app.init();
@@ -62,7 +64,9 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     server.close();
     setTimeout(() => {
-      process.stderr.write(`worker shutdown after ${signal} took longer than ${config.shutdownTimeoutSeconds}s\n`);
+      process.stderr.write(
+        `worker shutdown after ${signal} took longer than ${config.shutdownTimeoutSeconds}s\n`,
+      );
       process.exit(1);
     }, config.shutdownTimeoutSeconds * 1000).unref();
   };

@@ -22,7 +22,9 @@ export interface AuditInput {
 export class AuditService {
   private readonly logger = new Logger(AuditService.name);
 
-  constructor(@InjectRepository(AuditEventEntity) private readonly events: Repository<AuditEventEntity>) {}
+  constructor(
+    @InjectRepository(AuditEventEntity) private readonly events: Repository<AuditEventEntity>,
+  ) {}
 
   async record(input: AuditInput): Promise<void> {
     try {

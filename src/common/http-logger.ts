@@ -15,7 +15,8 @@ export function httpLoggerParams(config: AppConfig): Params {
   return {
     pinoHttp: {
       ...loggerOptions(config.logLevel, { process: 'api' }),
-      genReqId: (req: IncomingMessage) => (req as IncomingMessage & { id?: string }).id ?? randomUUID(),
+      genReqId: (req: IncomingMessage) =>
+        (req as IncomingMessage & { id?: string }).id ?? randomUUID(),
       customAttributeKeys: { reqId: 'request_id' },
       autoLogging: { ignore: (req: IncomingMessage) => QUIET_ROUTES.test(req.url ?? '') },
       customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>

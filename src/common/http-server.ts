@@ -15,9 +15,12 @@ export function configureHttpServer(app: NestFastifyApplication): void {
     void reply.header('X-Request-Id', request.id);
     done();
   });
-  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    done();
-  });
+  fastify.addHook(
+    'onResponse',
+    (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      metrics.observeHttp(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    },
+  );
 }

@@ -15,12 +15,22 @@ export class ProblemFilter implements ExceptionFilter {
   static send(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
     const classified = classifyError(err);
     if (classified.unexpected) {
-      ProblemFilter.logger.error({ err, request_id: request.id, route: request.routeOptions?.url }, 'unexpected error');
+      ProblemFilter.logger.error(
+        { err, request_id: request.id, route: request.routeOptions?.url },
+        'unexpected error',
+      );
     } else if (classified.status >= 500) {
-      ProblemFilter.logger.warn({ err, request_id: request.id, error_code: classified.code }, 'request failed');
+      ProblemFilter.logger.warn(
+        { err, request_id: request.id, error_code: classified.code },
+        'request failed',
+      );
     }
     if (reply.sent) return;
-    for (const [name, value] of Object.entries(classified.headers ?? {})) void reply.header(name, value);
-    void reply.status(classified.status).type(PROBLEM_CONTENT_TYPE).send(toProblem(classified, request.id));
+    for (const [name, value] of Object.entries(classified.headers ?? {}))
+      void reply.header(name, value);
+    void reply
+      .status(classified.status)
+      .type(PROBLEM_CONTENT_TYPE)
+      .send(toProblem(classified, request.id));
   }
 }

@@ -1,6 +1,12 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import { ThrottlerException } from '@nestjs/throttler';
-import { BrokerError, ERROR_CODES, ERROR_TYPE_BASE, type ErrorCode, type FieldError } from './error-codes';
+import {
+  BrokerError,
+  ERROR_CODES,
+  ERROR_TYPE_BASE,
+  type ErrorCode,
+  type FieldError,
+} from './error-codes';
 
 /** The problem+json body (RFC 9457) every error response carries. */
 export interface Problem {
@@ -17,12 +23,30 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
 /** Fastify's own error codes that mean "the client sent something bad", never a 500. */
 const FASTIFY_CLIENT_ERRORS: Record<string, { code: ErrorCode; detail: string }> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'validation_failed', detail: 'The body is not valid JSON' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'validation_failed', detail: 'The body is empty but declared as JSON' },
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large', detail: 'The body is larger than the limit' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'unsupported_media_type', detail: 'Send the body as application/json' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'validation_failed', detail: 'Content-Length does not match the body' },
-  FST_ERR_CTP_INVALID_TYPE: { code: 'unsupported_media_type', detail: 'The Content-Type header is not valid' },
+  FST_ERR_CTP_INVALID_JSON_BODY: {
+    code: 'validation_failed',
+    detail: 'The body is not valid JSON',
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: 'validation_failed',
+    detail: 'The body is empty but declared as JSON',
+  },
+  FST_ERR_CTP_BODY_TOO_LARGE: {
+    code: 'payload_too_large',
+    detail: 'The body is larger than the limit',
+  },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: 'unsupported_media_type',
+    detail: 'Send the body as application/json',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: 'validation_failed',
+    detail: 'Content-Length does not match the body',
+  },
+  FST_ERR_CTP_INVALID_TYPE: {
+    code: 'unsupported_media_type',
+    detail: 'The Content-Type header is not valid',
+  },
   FST_ERR_BAD_URL: { code: 'validation_failed', detail: 'The URL is malformed' },
   FST_ERR_ASYNC_CONSTRAINT: { code: 'validation_failed', detail: 'The request is malformed' },
 };
@@ -69,7 +93,12 @@ export function classifyError(err: unknown): ClassifiedError {
     };
   }
   if (err instanceof ThrottlerException) {
-    return { code: 'rate_limited', status: 429, detail: 'Too many requests; slow down and retry later', unexpected: false };
+    return {
+      code: 'rate_limited',
+      status: 429,
+      detail: 'Too many requests; slow down and retry later',
+      unexpected: false,
+    };
   }
   if (err instanceof HttpException) {
     const status = err.getStatus();
@@ -82,14 +111,29 @@ export function classifyError(err: unknown): ClassifiedError {
   const fastifyCode = (err as { code?: unknown } | null)?.code;
   if (typeof fastifyCode === 'string' && fastifyCode in FASTIFY_CLIENT_ERRORS) {
     const known = FASTIFY_CLIENT_ERRORS[fastifyCode];
-    return { code: known.code, status: ERROR_CODES[known.code].status, detail: known.detail, unexpected: false };
+    return {
+      code: known.code,
+      status: ERROR_CODES[known.code].status,
+      detail: known.detail,
+      unexpected: false,
+    };
   }
   const statusCode = (err as { statusCode?: unknown } | null)?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
     const code = STATUS_CODES[statusCode] ?? 'validation_failed';
-    return { code, status: ERROR_CODES[code].status, detail: ERROR_CODES[code].title, unexpected: false };
+    return {
+      code,
+      status: ERROR_CODES[code].status,
+      detail: ERROR_CODES[code].title,
+      unexpected: false,
+    };
   }
-  return { code: 'internal_error', status: 500, detail: 'An unexpected error occurred', unexpected: true };
+  return {
+    code: 'internal_error',
+    status: 500,
+    detail: 'An unexpected error occurred',
+    unexpected: true,
+  };
 }
 
 export function toProblem(c: ClassifiedError, requestId: string): Problem {

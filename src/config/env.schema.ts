@@ -179,14 +179,20 @@ export function crossFieldProblems(env: Raw): string[] {
     }
   } else if (store === 'local') {
     if (env.NODE_ENV === 'production') {
-      problems.push('SECRET_STORE local is refused when NODE_ENV=production; set VAULT_ADDR and use Vault');
+      problems.push(
+        'SECRET_STORE local is refused when NODE_ENV=production; set VAULT_ADDR and use Vault',
+      );
     }
     if (!has('LOCAL_SECRET_KEY')) {
-      problems.push('LOCAL_SECRET_KEY is required when the secret store is local (32 random bytes, base64)');
+      problems.push(
+        'LOCAL_SECRET_KEY is required when the secret store is local (32 random bytes, base64)',
+      );
     }
   }
   if (!has('AUTH_JWKS_URL') && !has('AUTH_JWT_SECRET')) {
-    problems.push('AUTH_JWKS_URL or AUTH_JWT_SECRET is required: the broker must be able to verify user tokens');
+    problems.push(
+      'AUTH_JWKS_URL or AUTH_JWT_SECRET is required: the broker must be able to verify user tokens',
+    );
   }
   const pairs: [string, string][] = [
     ['ADMIN_USER', 'ADMIN_PASSWORD_HASH'],
@@ -197,7 +203,9 @@ export function crossFieldProblems(env: Raw): string[] {
   ];
   for (const [a, b] of pairs) {
     if (has(a) !== has(b)) {
-      problems.push(`${has(a) ? b : a} is required: ${a} and ${b} go together (set both, or neither)`);
+      problems.push(
+        `${has(a) ? b : a} is required: ${a} and ${b} go together (set both, or neither)`,
+      );
     }
   }
   return problems;

@@ -1,5 +1,12 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
 import { type Caller } from '../auth/caller';
 import { ActsForUser, CurrentCaller } from '../auth/decorators';
 import { ZodPipe } from '../common/zod-pipe';
@@ -18,10 +25,18 @@ export class ConnectionsController {
   @Get()
   @ActsForUser()
   @ApiOperation({ summary: "List the user's connections (metadata only), newest first" })
-  @ApiHeader({ name: 'X-On-Behalf-Of', required: false, description: 'Required for API keys: the user id' })
+  @ApiHeader({
+    name: 'X-On-Behalf-Of',
+    required: false,
+    description: 'Required for API keys: the user id',
+  })
   @ApiQuery({ name: 'provider', required: false, enum: PROVIDERS })
   @ApiQuery({ name: 'status', required: false, enum: CONNECTION_STATUSES })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 },
+  })
   @ApiQuery({ name: 'cursor', required: false, description: 'next_cursor from the previous page' })
   @ApiOkResponse({
     schema: {

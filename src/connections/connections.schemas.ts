@@ -48,7 +48,10 @@ export const listConnectionsQuery = z
       .transform((value, ctx) => {
         const cursor = decodeCursor(value);
         if (!cursor) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'is not a cursor this API returned' });
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            message: 'is not a cursor this API returned',
+          });
           return z.NEVER;
         }
         return cursor;

@@ -13,7 +13,10 @@ export const DEFAULT_PAGE_SIZE = 20;
 export class ConnectionsService {
   constructor(private readonly connections: ConnectionsRepository) {}
 
-  async list(caller: Caller, query: ListConnectionsQuery): Promise<{ items: ConnectionView[]; next_cursor: string | null }> {
+  async list(
+    caller: Caller,
+    query: ListConnectionsQuery,
+  ): Promise<{ items: ConnectionView[]; next_cursor: string | null }> {
     const page = await this.connections.list({
       userId: actingUserId(caller),
       provider: query.provider,
@@ -21,7 +24,10 @@ export class ConnectionsService {
       after: query.cursor,
       limit: query.limit ?? DEFAULT_PAGE_SIZE,
     });
-    return { items: page.items.map(presentConnection), next_cursor: page.next ? encodeCursor(page.next) : null };
+    return {
+      items: page.items.map(presentConnection),
+      next_cursor: page.next ? encodeCursor(page.next) : null,
+    };
   }
 
   async get(caller: Caller, id: string): Promise<ConnectionView> {

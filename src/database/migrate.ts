@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ConfigError, requireVariable } from '../config/config';
+import { type ConfigError, requireVariable } from '../config/config';
 import { createLogger } from '../common/logger';
 import { createDataSource } from './data-source';
 import { runMigrations } from './migrations';

@@ -12,12 +12,22 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         '',
         'Errors are `application/problem+json` with a stable `code`:',
         '',
-        ...Object.entries(ERROR_CODES).map(([code, { status, title }]) => `- \`${code}\` (${status}): ${title}`),
+        ...Object.entries(ERROR_CODES).map(
+          ([code, { status, title }]) => `- \`${code}\` (${status}): ${title}`,
+        ),
       ].join('\n'),
     )
     .setVersion('1')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A user JWT, or an API key cbk_…' })
-    .addBasicAuth({ type: 'http', scheme: 'basic', description: 'Admin (ADMIN_USER / ADMIN_PASSWORD_HASH)' })
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      description: 'A user JWT, or an API key cbk_…',
+    })
+    .addBasicAuth({
+      type: 'http',
+      scheme: 'basic',
+      description: 'Admin (ADMIN_USER / ADMIN_PASSWORD_HASH)',
+    })
     .build();
   const document = SwaggerModule.createDocument(app, config);
   document.components = {

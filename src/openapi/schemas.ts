@@ -75,7 +75,7 @@ const DESCRIPTIONS: Record<number, string> = {
   400: 'validation_failed: malformed body, unknown field, wrong type, bad filter, cursor or limit',
   401: 'unauthenticated',
   403: 'forbidden: the API key lacks the scope',
-  404: 'not_found (also for another user\'s connection) or provider_disabled',
+  404: "not_found (also for another user's connection) or provider_disabled",
   409: 'needs_reauth or conflict',
   413: 'payload_too_large',
   422: 'the provider accepted the credentials but the account cannot be used',
@@ -84,7 +84,6 @@ const DESCRIPTIONS: Record<number, string> = {
 };
 
 /** Documents problem+json error responses for the given statuses. */
-// eslint-disable-next-line @typescript-eslint/naming-convention
 export function problemResponses(...statuses: number[]): MethodDecorator & ClassDecorator {
   return applyDecorators(
     ...statuses.map((status) =>

@@ -30,21 +30,31 @@ describe('connections read API (e2e)', () => {
       })),
     );
     aliceIds = aliceRows.map((r) => r.id);
-    bobIds = (await seedConnections(broker.dataSource, [{ userId: 'bob' }, { userId: 'bob', provider: 'azure' }])).map(
-      (r) => r.id,
-    );
+    bobIds = (
+      await seedConnections(broker.dataSource, [
+        { userId: 'bob' },
+        { userId: 'bob', provider: 'azure' },
+      ])
+    ).map((r) => r.id);
   });
   afterAll(() => broker.close());
 
-  async function allPages(token: string, query = '', headers: Record<string, string> = {}): Promise<Page['items']> {
+  async function allPages(
+    token: string,
+    query = '',
+    headers: Record<string, string> = {},
+  ): Promise<Page['items']> {
     const items: Page['items'] = [];
     let cursor: string | null = null;
     do {
       const sep = query ? '&' : '';
-      const res = await broker.request(`/connections?${query}${sep}limit=7${cursor ? `&cursor=${cursor}` : ''}`, {
-        token,
-        headers,
-      });
+      const res = await broker.request(
+        `/connections?${query}${sep}limit=7${cursor ? `&cursor=${cursor}` : ''}`,
+        {
+          token,
+          headers,
+        },
+      );
       expect(res.status).toBe(200);
       const page = res.body as Page;
       expect(page.items.length).toBeLessThanOrEqual(7);
@@ -54,7 +64,7 @@ describe('connections read API (e2e)', () => {
     return items;
   }
 
-  it('pages through exactly the caller\'s connections, newest first, without gaps or repeats', async () => {
+  it("pages through exactly the caller's connections, newest first, without gaps or repeats", async () => {
     const items = await allPages(alice);
     expect(items.map((i) => i.id).sort()).toEqual([...aliceIds].sort());
     expect(new Set(items.map((i) => i.id)).size).toBe(25);
@@ -97,7 +107,9 @@ describe('connections read API (e2e)', () => {
 
   it("answers another user's connection, a missing one and a malformed id alike: 404", async () => {
     const foreign = await broker.request(`/connections/${bobIds[0]}`, { token: alice });
-    const missing = await broker.request('/connections/6f1c1f9e-1111-4222-8333-444455556666', { token: alice });
+    const missing = await broker.request('/connections/6f1c1f9e-1111-4222-8333-444455556666', {
+      token: alice,
+    });
     const malformed = await broker.request('/connections/not-a-uuid', { token: alice });
     for (const res of [foreign, missing, malformed]) {
       expect(res.status).toBe(404);
@@ -105,7 +117,9 @@ describe('connections read API (e2e)', () => {
       expect((res.body as { detail: string }).detail).toBe('No such connection');
     }
     expect((await broker.request(`/connections/${bobIds[0]}`, { token: bob })).status).toBe(200);
-    expect(((await broker.request('/connections', { token: bob })).body as Page).items).toHaveLength(2);
+    expect(
+      ((await broker.request('/connections', { token: bob })).body as Page).items,
+    ).toHaveLength(2);
   });
 
   it('lets an API key list for the user it names, and read any connection by id', async () => {
@@ -113,10 +127,16 @@ describe('connections read API (e2e)', () => {
     const missingHeader = await broker.request('/connections', { token: key });
     expect(missingHeader.status).toBe(400);
     expect((missingHeader.body as { code: string }).code).toBe('validation_failed');
-    const forBob = await broker.request('/connections', { token: key, headers: { 'x-on-behalf-of': 'bob' } });
+    const forBob = await broker.request('/connections', {
+      token: key,
+      headers: { 'x-on-behalf-of': 'bob' },
+    });
     expect((forBob.body as Page).items.map((i) => i.id).sort()).toEqual([...bobIds].sort());
     expect((await broker.request(`/connections/${aliceIds[3]}`, { token: key })).status).toBe(200);
-    const scoped = await broker.request(`/connections/${aliceIds[3]}`, { token: key, headers: { 'x-on-behalf-of': 'bob' } });
+    const scoped = await broker.request(`/connections/${aliceIds[3]}`, {
+      token: key,
+      headers: { 'x-on-behalf-of': 'bob' },
+    });
     expect(scoped.status).toBe(404);
   });
 
@@ -126,7 +146,9 @@ describe('connections read API (e2e)', () => {
     expect(res.status).toBe(403);
     expect((res.body as { code: string }).code).toBe('forbidden');
     const admin = await broker.apiKey(['admin']);
-    expect((await broker.request(`/connections/${aliceIds[0]}`, { token: admin })).status).toBe(200);
+    expect((await broker.request(`/connections/${aliceIds[0]}`, { token: admin })).status).toBe(
+      200,
+    );
     const unknown = await broker.request('/connections', { token: `cbk_${'A'.repeat(43)}` });
     expect(unknown.status).toBe(401);
   });

@@ -18,14 +18,22 @@ describe('api basics (e2e)', () => {
     expect(ready.status).toBe(200);
     expect(ready.body).toEqual({
       status: 'ok',
-      checks: { postgres: { ok: true }, redis: { ok: true }, secret_store: { ok: true, kind: 'vault' } },
+      checks: {
+        postgres: { ok: true },
+        redis: { ok: true },
+        secret_store: { ok: true, kind: 'vault' },
+      },
     });
   });
 
   it('keeps a safe caller request id and replaces an unsafe one', async () => {
-    const kept = await broker.request('/health/live', { headers: { 'x-request-id': 'trace-abc.123_X' } });
+    const kept = await broker.request('/health/live', {
+      headers: { 'x-request-id': 'trace-abc.123_X' },
+    });
     expect(kept.headers.get('x-request-id')).toBe('trace-abc.123_X');
-    const replaced = await broker.request('/connections', { headers: { 'x-request-id': 'bad id with spaces' } });
+    const replaced = await broker.request('/connections', {
+      headers: { 'x-request-id': 'bad id with spaces' },
+    });
     const id = replaced.headers.get('x-request-id');
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect((replaced.body as { request_id: string }).request_id).toBe(id);
@@ -53,12 +61,28 @@ describe('api basics (e2e)', () => {
     });
     expect(badJson.status).toBe(400);
     expect(badJson.text).not.toContain('hunter2');
-    const tooLarge = await broker.request('/connections', { method: 'POST', token, body: { pad: 'x'.repeat(4096) } });
+    const tooLarge = await broker.request('/connections', {
+      method: 'POST',
+      token,
+      body: { pad: 'x'.repeat(4096) },
+    });
     expect(tooLarge.status).toBe(413);
     expect((tooLarge.body as { code: string }).code).toBe('payload_too_large');
-    for (const query of ['limit=0', 'limit=101', 'limit=abc', 'provider=aws', 'status=dead', 'cursor=garbage', 'sort=asc']) {
+    for (const query of [
+      'limit=0',
+      'limit=101',
+      'limit=abc',
+      'provider=aws',
+      'status=dead',
+      'cursor=garbage',
+      'sort=asc',
+    ]) {
       const res = await broker.request(`/connections?${query}`, { token });
-      expect([query, res.status, (res.body as { code: string }).code]).toEqual([query, 400, 'validation_failed']);
+      expect([query, res.status, (res.body as { code: string }).code]).toEqual([
+        query,
+        400,
+        'validation_failed',
+      ]);
       expect((res.body as { errors: unknown[] }).errors.length).toBeGreaterThan(0);
     }
   });
@@ -71,9 +95,16 @@ describe('api basics (e2e)', () => {
     };
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/health/live', '/health/ready', '/connections', '/connections/{id}']),
+      expect.arrayContaining([
+        '/health/live',
+        '/health/ready',
+        '/connections',
+        '/connections/{id}',
+      ]),
     );
-    expect(doc.components.schemas.Problem.properties.code.enum.sort()).toEqual(Object.keys(ERROR_CODES).sort());
+    expect(doc.components.schemas.Problem.properties.code.enum.sort()).toEqual(
+      Object.keys(ERROR_CODES).sort(),
+    );
     const ui = await broker.request('/docs');
     expect(ui.status).toBe(200);
     expect(ui.text).toContain('swagger');
@@ -84,7 +115,9 @@ describe('api basics (e2e)', () => {
     const res = await broker.request('/metrics');
     expect(res.status).toBe(200);
     expect(res.text).toContain('process_cpu_seconds_total');
-    expect(res.text).toMatch(/http_request_duration_seconds_bucket\{[^}]*route="\/connections\/:id"[^}]*status="404"/);
+    expect(res.text).toMatch(
+      /http_request_duration_seconds_bucket\{[^}]*route="\/connections\/:id"[^}]*status="404"/,
+    );
     expect(res.text).not.toContain('00000000-0000-4000-8000-000000000000');
   });
 });
@@ -92,7 +125,10 @@ describe('api basics (e2e)', () => {
 describe('metrics behind METRICS_TOKEN (e2e)', () => {
   let broker: BrokerHarness;
   beforeAll(async () => {
-    broker = await BrokerHarness.start({ store: 'local', env: { METRICS_TOKEN: 'metrics-token-0123456789' } });
+    broker = await BrokerHarness.start({
+      store: 'local',
+      env: { METRICS_TOKEN: 'metrics-token-0123456789' },
+    });
   });
   afterAll(() => broker.close());
 
@@ -106,6 +142,9 @@ describe('metrics behind METRICS_TOKEN (e2e)', () => {
 
   it('reports the local secret store as ready', async () => {
     const ready = await broker.request('/health/ready');
-    expect(ready.body).toMatchObject({ status: 'ok', checks: { secret_store: { ok: true, kind: 'local' } } });
+    expect(ready.body).toMatchObject({
+      status: 'ok',
+      checks: { secret_store: { ok: true, kind: 'local' } },
+    });
   });
 });

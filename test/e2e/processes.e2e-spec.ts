@@ -15,7 +15,11 @@ describe('processes (e2e)', () => {
   afterAll(() => broker.close());
 
   it('refuses to start on bad configuration, naming each variable, with exit code 78', async () => {
-    const proc = runBuilt('main', { PORT: 'eighty', PUBLIC_URL: 'nope', AUTH_JWT_SECRET: 'short-secret-value' });
+    const proc = runBuilt('main', {
+      PORT: 'eighty',
+      PUBLIC_URL: 'nope',
+      AUTH_JWT_SECRET: 'short-secret-value',
+    });
     const { code } = await proc.exited;
     expect(code).toBe(78);
     const out = proc.output();
@@ -42,7 +46,10 @@ describe('processes (e2e)', () => {
     const fresh2 = `${broker.db.name}_empty2`;
     await withAdmin((c) => c.query(`CREATE DATABASE "${fresh2}"`));
     try {
-      const api = await broker.startApi({ DATABASE_URL: databaseUrl(fresh), MIGRATIONS_RUN: 'true' });
+      const api = await broker.startApi({
+        DATABASE_URL: databaseUrl(fresh),
+        MIGRATIONS_RUN: 'true',
+      });
       expect((await broker.request('/health/ready', { base: api.url })).status).toBe(200);
       await api.stop();
       const run = spawnSync(process.execPath, [join(ROOT, 'dist/src/database/migrate.js')], {
@@ -102,13 +109,23 @@ describe('processes (e2e)', () => {
     expect((await create.exited).code).toBe(0);
     const key = /cbk_[A-Za-z0-9_-]{43}/.exec(create.output())?.[0];
     expect(key).toBeDefined();
-    const res = await broker.request('/connections', { token: key, headers: { 'x-on-behalf-of': 'u1' } });
+    const res = await broker.request('/connections', {
+      token: key,
+      headers: { 'x-on-behalf-of': 'u1' },
+    });
     expect(res.status).toBe(200);
     const list = runBuilt('cli', { DATABASE_URL: broker.db.url }, ['api-key', 'list']);
     expect((await list.exited).code).toBe(0);
     expect(list.output()).toContain('ci-key');
     expect(list.output()).not.toContain(key);
-    const bad = runBuilt('cli', { DATABASE_URL: broker.db.url }, ['api-key', 'create', '--name', 'x', '--scopes', 'root']);
+    const bad = runBuilt('cli', { DATABASE_URL: broker.db.url }, [
+      'api-key',
+      'create',
+      '--name',
+      'x',
+      '--scopes',
+      'root',
+    ]);
     expect((await bad.exited).code).toBe(2);
     expect(bad.output()).toContain('connections:read');
   });
@@ -117,13 +134,18 @@ describe('processes (e2e)', () => {
     broker.vault.seal();
     const sealed = await broker.request('/health/ready');
     expect(sealed.status).toBe(503);
-    expect(sealed.body).toMatchObject({ status: 'unavailable', checks: { secret_store: { ok: false, reason: 'sealed' } } });
+    expect(sealed.body).toMatchObject({
+      status: 'unavailable',
+      checks: { secret_store: { ok: false, reason: 'sealed' } },
+    });
     broker.vault.unseal();
     expect((await broker.request('/health/ready')).status).toBe(200);
     await broker.vault.stop();
     const down = await broker.request('/health/ready');
     expect(down.status).toBe(503);
-    expect(down.body).toMatchObject({ checks: { secret_store: { ok: false, reason: 'unavailable' } } });
+    expect(down.body).toMatchObject({
+      checks: { secret_store: { ok: false, reason: 'unavailable' } },
+    });
     expect((await broker.request('/health/live')).status).toBe(200);
     await broker.vault.start();
     expect((await broker.request('/health/ready')).status).toBe(200);
@@ -131,12 +153,19 @@ describe('processes (e2e)', () => {
 
   it('reports a denied Vault token as not ready', async () => {
     const port = await freePort();
-    const proc = runBuilt('main', { ...broker.env, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}`, VAULT_TOKEN: 'hvs.not-a-real-token-0000' });
+    const proc = runBuilt('main', {
+      ...broker.env,
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      VAULT_TOKEN: 'hvs.not-a-real-token-0000',
+    });
     try {
       await waitForHttp(`http://127.0.0.1:${port}/health/live`, proc);
       const res = await fetch(`http://127.0.0.1:${port}/health/ready`);
       expect(res.status).toBe(503);
-      expect(await res.json()).toMatchObject({ checks: { secret_store: { ok: false, reason: 'denied' } } });
+      expect(await res.json()).toMatchObject({
+        checks: { secret_store: { ok: false, reason: 'denied' } },
+      });
       expect(proc.output()).not.toContain('hvs.not-a-real-token-0000');
     } finally {
       await proc.stop();

@@ -51,7 +51,8 @@ describe('route protection (every route enumerated)', () => {
       .getInstance()
       .addHook('onRoute', (route: RouteOptions) => {
         const methods = Array.isArray(route.method) ? route.method : [route.method];
-        for (const method of methods) if (method !== 'HEAD') routes.push({ method, url: route.url ?? route.path });
+        for (const method of methods)
+          if (method !== 'HEAD') routes.push({ method, url: route.url });
       });
     await app.init();
     await app.getHttpAdapter().getInstance().ready();
@@ -65,7 +66,9 @@ describe('route protection (every route enumerated)', () => {
 
   it('finds the routes (the enumeration itself works)', () => {
     const names = routes.map((r) => `${r.method} ${r.url}`);
-    expect(names).toEqual(expect.arrayContaining(['GET /connections', 'GET /connections/:id', 'GET /health/live']));
+    expect(names).toEqual(
+      expect.arrayContaining(['GET /connections', 'GET /connections/:id', 'GET /health/live']),
+    );
   });
 
   it('answers 401 without credentials on every route that is not explicitly public', async () => {
@@ -73,8 +76,14 @@ describe('route protection (every route enumerated)', () => {
     for (const { method, url } of routes) {
       const name = `${method} ${url}`;
       if (PUBLIC_ROUTES.has(name)) continue;
-      const path = url.replace(/:[A-Za-z_]+/g, '00000000-0000-4000-8000-000000000000').replace('*', 'x');
-      const res = await app.inject({ method: method as 'GET', url: path, payload: method === 'GET' ? undefined : {} });
+      const path = url
+        .replace(/:[A-Za-z_]+/g, '00000000-0000-4000-8000-000000000000')
+        .replace('*', 'x');
+      const res = await app.inject({
+        method: method as 'GET',
+        url: path,
+        payload: method === 'GET' ? undefined : {},
+      });
       if (res.statusCode !== 401) unprotected.push(`${name} -> ${res.statusCode}`);
     }
     expect(unprotected).toEqual([]);

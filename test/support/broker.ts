@@ -93,7 +93,10 @@ export class BrokerHarness {
   }
 
   /** A user JWT as an identity provider would sign it (HS256, the configured issuer/audience). */
-  async userToken(sub: string, claims: { exp?: string | number; iss?: string; aud?: string } = {}): Promise<string> {
+  async userToken(
+    sub: string,
+    claims: { exp?: string | number; iss?: string; aud?: string } = {},
+  ): Promise<string> {
     return new SignJWT({})
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(sub)
@@ -111,7 +114,13 @@ export class BrokerHarness {
 
   async request(
     path: string,
-    init: { method?: string; token?: string; body?: unknown; headers?: Record<string, string>; base?: string } = {},
+    init: {
+      method?: string;
+      token?: string;
+      body?: unknown;
+      headers?: Record<string, string>;
+      base?: string;
+    } = {},
   ): Promise<{ status: number; headers: Headers; body: unknown; text: string }> {
     const headers: Record<string, string> = { ...init.headers };
     if (init.token) headers.authorization = `Bearer ${init.token}`;
@@ -120,7 +129,11 @@ export class BrokerHarness {
       headers['content-type'] ??= 'application/json';
       payload = typeof init.body === 'string' ? init.body : JSON.stringify(init.body);
     }
-    const res = await fetch(`${init.base ?? this.url}${path}`, { method: init.method ?? 'GET', headers, body: payload });
+    const res = await fetch(`${init.base ?? this.url}${path}`, {
+      method: init.method ?? 'GET',
+      headers,
+      body: payload,
+    });
     const text = await res.text();
     let body: unknown = text;
     try {
@@ -138,7 +151,9 @@ export class BrokerHarness {
     );
     let out = '';
     for (const { tablename } of tables) {
-      const rows = await this.dataSource.query<{ row: string }[]>(`SELECT t::text AS row FROM "${tablename}" t`);
+      const rows = await this.dataSource.query<{ row: string }[]>(
+        `SELECT t::text AS row FROM "${tablename}" t`,
+      );
       out += rows.map((r) => `${tablename}: ${r.row}`).join('\n') + '\n';
     }
     return out;

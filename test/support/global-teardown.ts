@@ -10,6 +10,7 @@ export default async function globalTeardown(): Promise<void> {
       `SELECT datname FROM pg_database WHERE datname = $1 OR datname LIKE $2`,
       [template, `${template}\\_f%`],
     );
-    for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    for (const { datname } of rows)
+      await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
   });
 }

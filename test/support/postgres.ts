@@ -34,7 +34,8 @@ export interface TestDatabase {
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const template = process.env[TEMPLATE_ENV];
-  if (!template) throw new Error(`${TEMPLATE_ENV} is not set: run the tests through jest (global setup)`);
+  if (!template)
+    throw new Error(`${TEMPLATE_ENV} is not set: run the tests through jest (global setup)`);
   // Named after this run's template, so the run's teardown can sweep what a crashed file left.
   const name = `${template}_f${randomBytes(5).toString('hex')}`;
   await withAdmin(async (client) => {
@@ -52,6 +53,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   return {
     name,
     url: databaseUrl(name),
-    drop: () => withAdmin(async (c) => void (await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))),
+    drop: () =>
+      withAdmin(
+        async (c) => void (await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
+      ),
   };
 }

@@ -26,7 +26,11 @@ export interface RunningProcess {
 }
 
 /** Runs a built entrypoint (`dist/src/<name>.js`) with exactly the given environment. */
-export function runBuilt(entry: 'main' | 'worker' | 'cli', env: Record<string, string>, args: string[] = []): RunningProcess {
+export function runBuilt(
+  entry: 'main' | 'worker' | 'cli',
+  env: Record<string, string>,
+  args: string[] = [],
+): RunningProcess {
   const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', `${entry}.js`), ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,7 +58,12 @@ export function runBuilt(entry: 'main' | 'worker' | 'cli', env: Record<string, s
 }
 
 /** Polls `url` until it answers `status`, or fails with the process output when it dies or times out. */
-export async function waitForHttp(url: string, proc: RunningProcess, status = 200, timeoutMs = 30_000): Promise<void> {
+export async function waitForHttp(
+  url: string,
+  proc: RunningProcess,
+  status = 200,
+  timeoutMs = 30_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let dead = false;
   void proc.exited.then(() => (dead = true));

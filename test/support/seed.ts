@@ -14,7 +14,10 @@ export interface SeedConnection {
 }
 
 /** Inserts connection rows directly: the read API needs no provider to be tested. */
-export async function seedConnections(ds: DataSource, rows: SeedConnection[]): Promise<ConnectionEntity[]> {
+export async function seedConnections(
+  ds: DataSource,
+  rows: SeedConnection[],
+): Promise<ConnectionEntity[]> {
   const repo = ds.getRepository(ConnectionEntity);
   const saved: ConnectionEntity[] = [];
   for (const row of rows) {

@@ -26,18 +26,24 @@ export interface ConnectionPage {
 
 @Injectable()
 export class ConnectionsRepository {
-  constructor(@InjectRepository(ConnectionEntity) private readonly rows: Repository<ConnectionEntity>) {}
+  constructor(
+    @InjectRepository(ConnectionEntity) private readonly rows: Repository<ConnectionEntity>,
+  ) {}
 
   /** Newest first, keyset-paginated on (created_at, id). */
   async list(query: ConnectionListQuery): Promise<ConnectionPage> {
     const qb = this.rows
       .createQueryBuilder('c')
-      .addSelect(`to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`, 'cursor_ts')
+      .addSelect(
+        `to_char(c.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+        'cursor_ts',
+      )
       .orderBy('c.created_at', 'DESC')
       .addOrderBy('c.id', 'DESC')
       .limit(query.limit + 1);
     if (query.userId !== undefined) qb.andWhere('c.user_id = :userId', { userId: query.userId });
-    if (query.provider !== undefined) qb.andWhere('c.provider = :provider', { provider: query.provider });
+    if (query.provider !== undefined)
+      qb.andWhere('c.provider = :provider', { provider: query.provider });
     if (query.status !== undefined) qb.andWhere('c.status = :status', { status: query.status });
     if (query.after !== undefined) {
       qb.andWhere('(c.created_at, c.id) < (:afterTs::timestamptz, :afterId::uuid)', {

@@ -7,7 +7,11 @@ import { requestIdFrom } from '../../../src/common/request-id';
 describe('problem+json', () => {
   it('renders a BrokerError with its code, status and field errors', () => {
     const problem = toProblem(
-      classifyError(new BrokerError('validation_failed', 'The body is not valid', { errors: [{ path: 'a', message: 'is required' }] })),
+      classifyError(
+        new BrokerError('validation_failed', 'The body is not valid', {
+          errors: [{ path: 'a', message: 'is required' }],
+        }),
+      ),
       'req-1',
     );
     expect(problem).toEqual({
@@ -29,7 +33,9 @@ describe('problem+json', () => {
       ['FST_ERR_CTP_INVALID_MEDIA_TYPE', 415],
     ];
     for (const [code, status] of cases) {
-      expect(classifyError(Object.assign(new Error('x'), { code, statusCode: status })).status).toBe(status);
+      expect(
+        classifyError(Object.assign(new Error('x'), { code, statusCode: status })).status,
+      ).toBe(status);
     }
     expect(classifyError(new SyntaxError('Unexpected token')).status).toBe(500);
   });

@@ -39,17 +39,27 @@ describe('redaction', () => {
     const out = redact({
       connection_id: 'c-1',
       error_code: 'needs_reauth',
-      nested: { client_secret: 'plain', refresh_token: 'x', headers: { Authorization: 'Basic abc' } },
+      nested: {
+        client_secret: 'plain',
+        refresh_token: 'x',
+        headers: { Authorization: 'Basic abc' },
+      },
     });
     expect(out).toEqual({
       connection_id: 'c-1',
       error_code: 'needs_reauth',
-      nested: { client_secret: REDACTED, refresh_token: REDACTED, headers: { Authorization: REDACTED } },
+      nested: {
+        client_secret: REDACTED,
+        refresh_token: REDACTED,
+        headers: { Authorization: REDACTED },
+      },
     });
   });
 
   it('cleans errors, their causes and stacks', () => {
-    const err = new Error(`upstream said ${SAMPLES.google}`, { cause: new Error(`with ${SAMPLES.vault}`) });
+    const err = new Error(`upstream said ${SAMPLES.google}`, {
+      cause: new Error(`with ${SAMPLES.vault}`),
+    });
     const text = JSON.stringify(redact(err));
     expect(text).not.toContain(SAMPLES.google);
     expect(text).not.toContain(SAMPLES.vault);
@@ -59,7 +69,10 @@ describe('redaction', () => {
     const { lines, stream } = capture();
     const log = createLogger('info', {}, stream);
     for (const secret of Object.values(SAMPLES)) {
-      log.info({ detail: `value ${secret}`, token: secret, err: new Error(secret) }, `message ${secret}`);
+      log.info(
+        { detail: `value ${secret}`, token: secret, err: new Error(secret) },
+        `message ${secret}`,
+      );
       log.warn(`plain ${secret}`);
     }
     const text = lines();

@@ -1,7 +1,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, describeProviders, loadConfig, requireVariable } from '../../../src/config/config';
+import {
+  ConfigError,
+  describeProviders,
+  loadConfig,
+  requireVariable,
+} from '../../../src/config/config';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -48,14 +53,26 @@ describe('loadConfig', () => {
 
   it('names every missing required variable at once', () => {
     const problems = problemsOf({});
-    for (const name of ['PUBLIC_URL', 'FRONTEND_URL', 'DATABASE_URL', 'REDIS_URL', 'LOCAL_SECRET_KEY', 'AUTH_JWKS_URL']) {
+    for (const name of [
+      'PUBLIC_URL',
+      'FRONTEND_URL',
+      'DATABASE_URL',
+      'REDIS_URL',
+      'LOCAL_SECRET_KEY',
+      'AUTH_JWKS_URL',
+    ]) {
       expect(problems.some((p) => p.startsWith(name))).toBe(true);
     }
   });
 
   it('names malformed values with the reason', () => {
     const problems = problemsOf(
-      base({ PORT: 'eighty', PUBLIC_URL: 'not a url', REFRESH_WINDOW_SECONDS: '-1', LOCAL_SECRET_KEY: 'c2hvcnQ=' }),
+      base({
+        PORT: 'eighty',
+        PUBLIC_URL: 'not a url',
+        REFRESH_WINDOW_SECONDS: '-1',
+        LOCAL_SECRET_KEY: 'c2hvcnQ=',
+      }),
     );
     expect(problems).toEqual(
       expect.arrayContaining([
@@ -71,8 +88,13 @@ describe('loadConfig', () => {
     expect(problemsOf(base({ VAULT_ADDR: 'http://vault:8200' }))).toEqual([
       expect.stringContaining('VAULT_TOKEN is required (or VAULT_ROLE_ID and VAULT_SECRET_ID'),
     ]);
-    const viaRole = loadConfig(base({ VAULT_ADDR: 'http://vault:8200', VAULT_ROLE_ID: 'r', VAULT_SECRET_ID: 's' }));
-    expect(viaRole.secretStore).toMatchObject({ kind: 'vault', appRole: { roleId: 'r', secretId: 's', mount: 'approle' } });
+    const viaRole = loadConfig(
+      base({ VAULT_ADDR: 'http://vault:8200', VAULT_ROLE_ID: 'r', VAULT_SECRET_ID: 's' }),
+    );
+    expect(viaRole.secretStore).toMatchObject({
+      kind: 'vault',
+      appRole: { roleId: 'r', secretId: 's', mount: 'approle' },
+    });
   });
 
   it('refuses the local store in production', () => {
@@ -90,7 +112,9 @@ describe('loadConfig', () => {
     expect(problemsOf(base({ AUTH_JWT_SECRET_FILE: file }))).toEqual([
       'AUTH_JWT_SECRET and AUTH_JWT_SECRET_FILE are both set; set only one',
     ]);
-    expect(problemsOf(base({ AUTH_JWT_SECRET: undefined, AUTH_JWT_SECRET_FILE: join(dir, 'missing') }))).toEqual([
+    expect(
+      problemsOf(base({ AUTH_JWT_SECRET: undefined, AUTH_JWT_SECRET_FILE: join(dir, 'missing') })),
+    ).toEqual([
       expect.stringMatching(/^AUTH_JWT_SECRET_FILE: cannot read .*missing \(ENOENT\)$/),
       expect.stringContaining('AUTH_JWKS_URL or AUTH_JWT_SECRET is required'),
     ]);
@@ -99,20 +123,32 @@ describe('loadConfig', () => {
   });
 
   it('enables a provider only when both of its credentials are present', () => {
-    expect(problemsOf(base({ GCP_CLIENT_ID: 'id' }))).toEqual([expect.stringContaining('GCP_CLIENT_SECRET')]);
+    expect(problemsOf(base({ GCP_CLIENT_ID: 'id' }))).toEqual([
+      expect.stringContaining('GCP_CLIENT_SECRET'),
+    ]);
     const config = loadConfig(
-      base({ GCP_CLIENT_ID: 'id', GCP_CLIENT_SECRET: 'secret', OVH_CA_CLIENT_ID: 'o', OVH_CA_CLIENT_SECRET: 'p' }),
+      base({
+        GCP_CLIENT_ID: 'id',
+        GCP_CLIENT_SECRET: 'secret',
+        OVH_CA_CLIENT_ID: 'o',
+        OVH_CA_CLIENT_SECRET: 'p',
+      }),
     );
     expect(config.gcp.enabled).toBe(true);
     expect(config.ovh.regions.ca.enabled).toBe(true);
     expect(config.ovh.regions.eu.enabled).toBe(false);
     expect(describeProviders(config)).toContain('ovh: enabled for ca');
-    expect(describeProviders(loadConfig(base()))).toContain('gcp: disabled (GCP_CLIENT_ID/GCP_CLIENT_SECRET not set)');
+    expect(describeProviders(loadConfig(base()))).toContain(
+      'gcp: disabled (GCP_CLIENT_ID/GCP_CLIENT_SECRET not set)',
+    );
   });
 
   it('routes every Google API through GCP_API_ROOT_URL unless one is overridden', () => {
     const config = loadConfig(
-      base({ GCP_API_ROOT_URL: 'http://127.0.0.1:9000', GCP_SERVICEUSAGE_ROOT_URL: 'http://127.0.0.1:9001/' }),
+      base({
+        GCP_API_ROOT_URL: 'http://127.0.0.1:9000',
+        GCP_SERVICEUSAGE_ROOT_URL: 'http://127.0.0.1:9001/',
+      }),
     );
     expect(config.gcp.apiRootUrls).toEqual({
       cloudresourcemanager: 'http://127.0.0.1:9000',
@@ -124,13 +160,17 @@ describe('loadConfig', () => {
   });
 
   it('splits comma-separated lists', () => {
-    const config = loadConfig(base({ GCP_EXTRA_SCOPES: ' a, b,,c ', GCP_SA_ROLES_RO: 'roles/viewer,roles/browser' }));
+    const config = loadConfig(
+      base({ GCP_EXTRA_SCOPES: ' a, b,,c ', GCP_SA_ROLES_RO: 'roles/viewer,roles/browser' }),
+    );
     expect(config.gcp.extraScopes).toEqual(['a', 'b', 'c']);
     expect(config.gcp.saRolesRo).toEqual(['roles/viewer', 'roles/browser']);
   });
 
   it('never echoes a secret value in its messages', () => {
-    const problems = problemsOf(base({ AUTH_JWT_SECRET: 'short-secret-value', ADMIN_PASSWORD_HASH: 'plaintext-pass' }));
+    const problems = problemsOf(
+      base({ AUTH_JWT_SECRET: 'short-secret-value', ADMIN_PASSWORD_HASH: 'plaintext-pass' }),
+    );
     const text = problems.join('\n');
     expect(text).toContain('AUTH_JWT_SECRET must be at least 32 characters');
     expect(text).not.toContain('short-secret-value');
