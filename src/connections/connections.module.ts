@@ -1,11 +1,13 @@
 import { Module } from '@nestjs/common';
-import { ConnectionsRepository } from '../database/repositories/connections.repository';
+import { ProvidersModule } from '../providers/providers.module';
+import { ConnectionStoreModule } from './connection-store.module';
 import { ConnectionsController } from './connections.controller';
 import { ConnectionsService } from './connections.service';
 
 @Module({
+  imports: [ConnectionStoreModule, ProvidersModule],
   controllers: [ConnectionsController],
-  providers: [ConnectionsService, ConnectionsRepository],
-  exports: [ConnectionsService, ConnectionsRepository],
+  providers: [ConnectionsService],
+  exports: [ConnectionsService],
 })
 export class ConnectionsModule {}

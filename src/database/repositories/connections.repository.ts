@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { type Repository } from 'typeorm';
+import { type QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { ConnectionEntity } from '../entities';
 import { type ConnectionStatus, type Provider } from '../enums';
 
@@ -60,6 +61,37 @@ export class ConnectionsRepository {
       items,
       next: hasMore && last && lastRaw ? { createdAt: lastRaw.cursor_ts, id: last.id } : undefined,
     };
+  }
+
+  async findByAccount(
+    userId: string,
+    provider: Provider,
+    accountRef: string,
+  ): Promise<ConnectionEntity | null> {
+    return this.rows.findOne({ where: { userId, provider, accountRef } });
+  }
+
+  async findById(id: string): Promise<ConnectionEntity | null> {
+    return this.rows.findOne({ where: { id } });
+  }
+
+  /** Inserts a new row; a concurrent insert of the same (user, provider, account) returns null. */
+  async insertIfAbsent(row: Partial<ConnectionEntity>): Promise<ConnectionEntity | null> {
+    const result = await this.rows
+      .createQueryBuilder()
+      .insert()
+      .into(ConnectionEntity)
+      .values(row as QueryDeepPartialEntity<ConnectionEntity>)
+      .orIgnore()
+      .returning('id')
+      .execute();
+    const id = (result.raw as { id?: string }[])[0]?.id;
+    return id ? this.findById(id) : null;
+  }
+
+  async update(id: string, changes: Partial<ConnectionEntity>): Promise<void> {
+    // TypeORM's deep-partial type cannot see through jsonb `Record<string, unknown>` columns.
+    await this.rows.update({ id }, changes as QueryDeepPartialEntity<ConnectionEntity>);
   }
 
   /** One connection, scoped to its owner when `userId` is given (another user's row is "not found"). */

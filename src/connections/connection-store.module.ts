@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { ConnectionsRepository } from '../database/repositories/connections.repository';
+import { OAuthStatesRepository } from '../database/repositories/oauth-states.repository';
+import { ConnectionWriter } from './connection-writer';
+
+/** Persistence of connections, shared by the read API, the connectors and the lifecycle. */
+@Module({
+  providers: [ConnectionsRepository, OAuthStatesRepository, ConnectionWriter],
+  exports: [ConnectionsRepository, OAuthStatesRepository, ConnectionWriter],
+})
+export class ConnectionStoreModule {}

@@ -1,0 +1,151 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service';
+import { type Caller, callerActor } from '../auth/caller';
+import { BrokerError } from '../common/error-codes';
+import { type ConnectionEntity } from '../database/entities';
+import { type Provider, type SetupStatus } from '../database/enums';
+import { ConnectionsRepository } from '../database/repositories/connections.repository';
+import {
+  SECRET_STORE,
+  type SecretData,
+  type SecretStore,
+  SecretStoreError,
+} from '../secrets/secret-store';
+
+export interface ConnectInput {
+  userId: string;
+  provider: Provider;
+  accountRef: string;
+  displayName?: string | null;
+  scopes: string[];
+  expiresAt: Date;
+  metadata: Record<string, unknown>;
+  secret: SecretData;
+  setupStatus: SetupStatus;
+  /** Who connected, for the audit row; a provider callback passes the user. */
+  actor: Caller;
+  requestId?: string;
+}
+
+export function secretPathFor(connectionId: string): string {
+  return `connections/${connectionId}`;
+}
+
+/**
+ * Creates or updates the connection for (user, provider, account_ref) — reconnecting the same
+ * upstream account writes a new secret version to the same path and resets the status, rather
+ * than creating a duplicate. The secret store is written first, then Postgres: a crash between
+ * the two leaves a newer secret and an older row, which only causes an early refresh.
+ */
+@Injectable()
+export class ConnectionWriter {
+  constructor(
+    private readonly connections: ConnectionsRepository,
+    @Inject(SECRET_STORE) private readonly secrets: SecretStore,
+    private readonly audit: AuditService,
+  ) {}
+
+  async connect(input: ConnectInput): Promise<{ connection: ConnectionEntity; created: boolean }> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const existing = await this.connections.findByAccount(
+        input.userId,
+        input.provider,
+        input.accountRef,
+      );
+      const result = existing ? await this.update(existing, input) : await this.create(input);
+      if (result) {
+        await this.audit.record({
+          ...callerActor(input.actor),
+          action: result.created ? 'connection.created' : 'connection.reconnected',
+          outcome: 'success',
+          connectionId: result.connection.id,
+          provider: input.provider,
+          requestId: input.requestId,
+        });
+        return result;
+      }
+    }
+    throw new BrokerError('conflict', 'The connection changed while it was being saved; try again');
+  }
+
+  private async create(
+    input: ConnectInput,
+  ): Promise<{ connection: ConnectionEntity; created: true } | null> {
+    const id = randomUUID();
+    const ref = await this.writeSecret(secretPathFor(id), input.secret, 0);
+    const connection = await this.connections.insertIfAbsent({
+      id,
+      userId: input.userId,
+      provider: input.provider,
+      accountRef: input.accountRef,
+      displayName: input.displayName ?? null,
+      status: 'active',
+      setupStatus: input.setupStatus,
+      scopes: input.scopes,
+      expiresAt: input.expiresAt,
+      lastRefreshedAt: new Date(),
+      refreshFailures: 0,
+      lastErrorCode: null,
+      nextAttemptAt: new Date(),
+      metadata: input.metadata,
+      vaultPath: ref.path,
+      vaultVersion: ref.version,
+    });
+    if (!connection) {
+      // Another request connected the same account at the same moment: drop our secret and
+      // update theirs on the next attempt.
+      await this.secrets.destroy(ref.path).catch(() => undefined);
+      return null;
+    }
+    return { connection, created: true };
+  }
+
+  private async update(
+    existing: ConnectionEntity,
+    input: ConnectInput,
+  ): Promise<{ connection: ConnectionEntity; created: false } | null> {
+    // The user's new grant wins over whatever a refresh wrote meanwhile, so CAS on the version
+    // the store holds now rather than the one Postgres last saw.
+    const current = await this.secrets.read(existing.vaultPath);
+    let ref;
+    try {
+      ref = await this.writeSecret(existing.vaultPath, input.secret, current?.ref.version ?? 0);
+    } catch (err) {
+      if (err instanceof SecretStoreError && err.reason === 'cas_mismatch') return null;
+      throw err;
+    }
+    await this.connections.update(existing.id, {
+      status: 'active',
+      setupStatus: input.setupStatus,
+      displayName: input.displayName ?? existing.displayName,
+      scopes: input.scopes,
+      expiresAt: input.expiresAt,
+      lastRefreshedAt: new Date(),
+      refreshFailures: 0,
+      lastErrorCode: null,
+      nextAttemptAt: new Date(),
+      metadata: { ...existing.metadata, ...input.metadata },
+      vaultVersion: ref.version,
+    });
+    const connection = await this.connections.findById(existing.id);
+    return connection ? { connection, created: false } : null;
+  }
+
+  private async writeSecret(path: string, data: SecretData, cas: number) {
+    try {
+      return await this.secrets.write(path, data, { cas });
+    } catch (err) {
+      if (err instanceof SecretStoreError && err.reason !== 'cas_mismatch') {
+        throw new BrokerError(
+          'secret_store_unavailable',
+          'The secret store is unavailable; try again later',
+          {
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,132 @@
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { BrokerError } from '../../common/error-codes';
+import { APP_CONFIG, type AppConfig } from '../../config/config';
+import { type Provider } from '../../database/enums';
+import { OAuthStatesRepository } from '../../database/repositories/oauth-states.repository';
+
+export interface NewOAuthState {
+  /** Goes into the authorize URL; exists nowhere else. */
+  state: string;
+  codeChallenge: string;
+  expiresAt: Date;
+}
+
+export interface ConsumedOAuthState {
+  userId: string;
+  codeVerifier: string;
+  redirectTo: string | null;
+  context: Record<string, unknown>;
+}
+
+/** Why a callback's state was refused; each is a `code=` on the redirect to the frontend. */
+export class OAuthStateError extends Error {
+  constructor(readonly code: 'invalid_state' | 'state_expired') {
+    super(code === 'invalid_state' ? 'unknown, replayed or foreign state' : 'state expired');
+    this.name = 'OAuthStateError';
+  }
+}
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+const b64url = (buf: Buffer) => buf.toString('base64url');
+const STATE_FORMAT = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * One-time OAuth states (SPEC §5): 32 random bytes, stored as a SHA-256 with the user id, the
+ * PKCE verifier, the redirect target and an expiry; consumed atomically; bound to one provider.
+ *
+ * The verifier is sealed with a key derived from the state itself, so a leaked `oauth_states`
+ * table holds nothing usable: only the browser that carries the state can unseal it.
+ */
+@Injectable()
+export class OAuthStateService {
+  constructor(
+    private readonly states: OAuthStatesRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async create(input: {
+    provider: Provider;
+    userId: string;
+    redirectTo: string | null;
+    context?: Record<string, unknown>;
+  }): Promise<NewOAuthState> {
+    const state = b64url(randomBytes(32));
+    const codeVerifier = b64url(randomBytes(32));
+    const expiresAt = new Date(Date.now() + this.config.lifecycle.stateTtlSeconds * 1000);
+    await this.states.insert({
+      stateHash: sha256(state),
+      provider: input.provider,
+      userId: input.userId,
+      codeVerifierSealed: seal(state, codeVerifier),
+      redirectTo: input.redirectTo,
+      context: input.context ?? {},
+      expiresAt,
+    });
+    const codeChallenge = b64url(createHash('sha256').update(codeVerifier).digest());
+    return { state, codeChallenge, expiresAt };
+  }
+
+  /** Consumes `state` for `provider`. A missing, unknown, replayed or foreign state is refused. */
+  async consume(provider: Provider, state: string | undefined): Promise<ConsumedOAuthState> {
+    if (state === undefined || !STATE_FORMAT.test(state))
+      throw new OAuthStateError('invalid_state');
+    const row = await this.states.consume(sha256(state));
+    if (!row || row.provider !== provider) throw new OAuthStateError('invalid_state');
+    if (row.expiresAt.getTime() <= Date.now()) throw new OAuthStateError('state_expired');
+    return {
+      userId: row.userId,
+      codeVerifier: unseal(state, row.codeVerifierSealed),
+      redirectTo: row.redirectTo,
+      context: row.context,
+    };
+  }
+
+  /**
+   * `redirect_to` must stay on the frontend's origin, or the callback would be an open redirect.
+   * Returns the absolute URL to keep, or null for "use FRONTEND_URL".
+   */
+  resolveRedirect(redirectTo: string | undefined): string | null {
+    if (redirectTo === undefined) return null;
+    const frontend = new URL(this.config.frontendUrl);
+    let target: URL;
+    try {
+      target = new URL(redirectTo, frontend);
+    } catch {
+      target = new URL('invalid:');
+    }
+    if (target.origin !== frontend.origin) {
+      throw new BrokerError('validation_failed', 'redirect_to must be on the frontend origin', {
+        errors: [{ path: 'redirect_to', message: `must start with ${frontend.origin}` }],
+      });
+    }
+    return target.toString();
+  }
+}
+
+function stateKey(state: string): Buffer {
+  return Buffer.from(
+    hkdfSync('sha256', Buffer.from(state, 'utf8'), Buffer.alloc(0), 'cbk oauth verifier', 32),
+  );
+}
+
+function seal(state: string, verifier: string): string {
+  const nonce = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', stateKey(state), nonce);
+  const body = Buffer.concat([
+    cipher.update(verifier, 'utf8'),
+    cipher.final(),
+    cipher.getAuthTag(),
+  ]);
+  return `${b64url(nonce)}.${b64url(body)}`;
+}
+
+function unseal(state: string, sealed: string): string {
+  const [nonce, body] = sealed.split('.').map((p) => Buffer.from(p, 'base64url'));
+  const decipher = createDecipheriv('aes-256-gcm', stateKey(state), nonce);
+  decipher.setAuthTag(body.subarray(body.length - 16));
+  return Buffer.concat([
+    decipher.update(body.subarray(0, body.length - 16)),
+    decipher.final(),
+  ]).toString('utf8');
+}

@@ -1,0 +1,36 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { BrokerError } from '../common/error-codes';
+import { PROVIDERS, type Provider } from '../database/enums';
+import { CREDENTIAL_PROVIDERS, type CredentialProvider } from './provider';
+
+/** The drivers by provider. Asking for one that is absent or disabled is `provider_disabled`. */
+@Injectable()
+export class ProviderRegistry {
+  private readonly drivers = new Map<Provider, CredentialProvider>();
+
+  constructor(@Inject(CREDENTIAL_PROVIDERS) drivers: CredentialProvider[]) {
+    for (const driver of drivers) {
+      if (this.drivers.has(driver.provider)) throw new Error(`two drivers for ${driver.provider}`);
+      this.drivers.set(driver.provider, driver);
+    }
+  }
+
+  get(provider: Provider): CredentialProvider {
+    const driver = this.drivers.get(provider);
+    if (!driver || !driver.isEnabled()) {
+      throw new BrokerError(
+        'provider_disabled',
+        `The ${provider} provider is not enabled on this broker`,
+      );
+    }
+    return driver;
+  }
+
+  /** Every provider with its state, for the boot log and readiness. */
+  describe(): { provider: Provider; available: boolean }[] {
+    return PROVIDERS.map((provider) => ({
+      provider,
+      available: this.drivers.get(provider)?.isEnabled() ?? false,
+    }));
+  }
+}

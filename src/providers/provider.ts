@@ -1,0 +1,62 @@
+import { type ConnectionEntity } from '../database/entities';
+import { type Provider } from '../database/enums';
+import { type SecretData } from '../secrets/secret-store';
+
+/**
+ * What every connector implements (STYLE practice 1). Connect flows differ too much to share a
+ * signature (OAuth redirects vs. credentials in a POST), so they live in each provider's own
+ * controller and service; everything that happens to a connection after it exists goes through
+ * this interface, and code outside `providers/` never asks which provider it is talking to.
+ */
+export interface CredentialProvider {
+  readonly provider: Provider;
+
+  /** False when the broker lacks this provider's credentials: its routes answer provider_disabled. */
+  isEnabled(): boolean;
+
+  /**
+   * Mints a new access token from the stored secret. Returns the full new secret (the old one
+   * with the new token; keep the refresh token when the provider returns none). Throws
+   * `ProviderError` — `permanent` when the grant or secret is dead, `transient` otherwise.
+   */
+  refresh(connection: ConnectionEntity, secret: SecretData): Promise<TokenGrant>;
+
+  /**
+   * Revokes upstream whatever the provider allows (Google's revoke endpoint, a Tailscale auth
+   * key). Throws `ProviderError` on failure; the caller logs, audits, and deletes locally anyway.
+   */
+  revoke(connection: ConnectionEntity, secret: SecretData): Promise<void>;
+}
+
+/** The result of a connect or refresh: the new secret version and the facts Postgres keeps. */
+export interface TokenGrant {
+  secret: SecretData;
+  expiresAt: Date;
+  scopes: string[];
+}
+
+export type ProviderFailure = 'permanent' | 'transient';
+
+/**
+ * A provider call failed. `permanent`: the grant or secret is dead (invalid_grant,
+ * invalid_client, AADSTS7000215…, Tailscale 401) → needs_reauth. `transient`: anything that may
+ * work later (network, 5xx, 429, timeouts). `reason` is a short machine word for logs, metrics
+ * and `last_error_code`; the message never holds a secret or a raw provider body.
+ */
+export class ProviderError extends Error {
+  constructor(
+    readonly kind: ProviderFailure,
+    readonly reason: string,
+    message: string,
+    options?: { cause?: unknown; status?: number },
+  ) {
+    super(message, { cause: options?.cause });
+    this.name = 'ProviderError';
+    this.status = options?.status;
+  }
+
+  readonly status?: number;
+}
+
+/** The Nest token under which the drivers are provided, as an array. */
+export const CREDENTIAL_PROVIDERS = Symbol('CREDENTIAL_PROVIDERS');
