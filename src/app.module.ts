@@ -16,6 +16,7 @@ import { HealthController } from './health/health.controller';
 import { ReadinessService } from './health/readiness.service';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsModule } from './metrics/metrics.module';
+import { ProvidersModule } from './providers/providers.module';
 import { RedisModule, RedisService } from './redis/redis.module';
 import { SecretsModule } from './secrets/secrets.module';
 
@@ -43,6 +44,7 @@ export class AppModule {
             storage: new ThrottlerStorageRedisService(redis.client),
           }),
         }),
+        ProvidersModule,
         ConnectionsModule,
       ],
       controllers: [HealthController, MetricsController],

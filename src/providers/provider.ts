@@ -58,5 +58,13 @@ export class ProviderError extends Error {
   readonly status?: number;
 }
 
-/** The Nest token under which the drivers are provided, as an array. */
+/** The Nest token under which all drivers are collected, as an array. */
 export const CREDENTIAL_PROVIDERS = Symbol('CREDENTIAL_PROVIDERS');
+
+/** Each provider module provides (and exports) its driver under its own token. */
+export const DRIVER_TOKENS: Record<Provider, symbol> = {
+  gcp: Symbol('GCP_DRIVER'),
+  azure: Symbol('AZURE_DRIVER'),
+  tailscale: Symbol('TAILSCALE_DRIVER'),
+  ovh: Symbol('OVH_DRIVER'),
+};

@@ -1,24 +1,26 @@
 import { Module } from '@nestjs/common';
 import { ConnectionStoreModule } from '../connections/connection-store.module';
-import { OAuthStateService } from './oauth/oauth-state.service';
-import { CREDENTIAL_PROVIDERS, type CredentialProvider } from './provider';
+import { PROVIDERS } from '../database/enums';
+import { AzureModule } from './azure/azure.module';
+import { GcpModule } from './gcp/gcp.module';
+import { OAuthModule } from './oauth/oauth.module';
+import { OvhModule } from './ovh/ovh.module';
+import { CREDENTIAL_PROVIDERS, type CredentialProvider, DRIVER_TOKENS } from './provider';
 import { ProviderRegistry } from './provider-registry';
+import { TailscaleModule } from './tailscale/tailscale.module';
 
-/**
- * The connectors. Each provider folder adds its controller, its client (the SDK edge) and its
- * driver here, and lists the driver in CREDENTIAL_PROVIDERS.
- */
+/** The connectors, and the registry that hands their drivers to provider-agnostic code. */
 @Module({
-  imports: [ConnectionStoreModule],
+  imports: [ConnectionStoreModule, OAuthModule, GcpModule, AzureModule, TailscaleModule, OvhModule],
   providers: [
-    OAuthStateService,
     {
       provide: CREDENTIAL_PROVIDERS,
-      inject: [],
-      useFactory: (...drivers: CredentialProvider[]) => drivers,
+      inject: PROVIDERS.map((p) => ({ token: DRIVER_TOKENS[p], optional: true })),
+      useFactory: (...drivers: (CredentialProvider | undefined)[]) =>
+        drivers.filter((d): d is CredentialProvider => d !== undefined),
     },
     ProviderRegistry,
   ],
-  exports: [ProviderRegistry, OAuthStateService],
+  exports: [ProviderRegistry],
 })
 export class ProvidersModule {}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { BrokerHarness } from '../support/broker';
 import { createTestDatabase, withAdmin, databaseUrl } from '../support/postgres';
-import { ROOT, freePort, runBuilt, waitForHttp } from '../support/processes';
+import { DIST, freePort, runBuilt, waitForHttp } from '../support/processes';
 
 /** The built entrypoints as an operator runs them: config errors, migrations, worker, CLI, SIGTERM, Vault outages. */
 describe('processes (e2e)', () => {
@@ -52,7 +52,7 @@ describe('processes (e2e)', () => {
       });
       expect((await broker.request('/health/ready', { base: api.url })).status).toBe(200);
       await api.stop();
-      const run = spawnSync(process.execPath, [join(ROOT, 'dist/src/database/migrate.js')], {
+      const run = spawnSync(process.execPath, [join(DIST, 'src/database/migrate.js')], {
         env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl(fresh2) },
         encoding: 'utf8',
       });

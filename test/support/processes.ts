@@ -3,6 +3,8 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 export const ROOT = join(__dirname, '..', '..');
+/** The build the e2e tests run; CBK_DIST_DIR lets parallel work build elsewhere (e.g. dist-gcp). */
+export const DIST = join(ROOT, process.env.CBK_DIST_DIR ?? 'dist');
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -31,7 +33,7 @@ export function runBuilt(
   env: Record<string, string>,
   args: string[] = [],
 ): RunningProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', `${entry}.js`), ...args], {
+  const child = spawn(process.execPath, [join(DIST, 'src', `${entry}.js`), ...args], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
