@@ -72,6 +72,21 @@ export interface AppConfig {
     rootProject?: string;
     saRolesRw: string[];
     saRolesRo: string[];
+    setup: {
+      operationTimeoutMs: number;
+      pollMs: number;
+      propagationTimeoutMs: number;
+      retryBaseMs: number;
+    };
+  };
+  /** The BullMQ `setup` queue: retries, and how fast a dead worker's job is taken over. */
+  setupJobs: {
+    concurrency: number;
+    attempts: number;
+    backoffMs: number;
+    lockMs: number;
+    stalledIntervalMs: number;
+    maxStalled: number;
   };
   azure: { enabled: boolean; authorityHost: string; armEndpoint: string; armScope: string };
   tailscale: { enabled: boolean; apiUrl: string; tag: string };
@@ -223,6 +238,20 @@ function toAppConfig(e: Env): AppConfig {
       rootProject: e.GCP_ROOT_PROJECT,
       saRolesRw: e.GCP_SA_ROLES_RW,
       saRolesRo: e.GCP_SA_ROLES_RO,
+      setup: {
+        operationTimeoutMs: e.GCP_SETUP_OPERATION_TIMEOUT_SECONDS * 1000,
+        pollMs: e.GCP_SETUP_POLL_MS,
+        propagationTimeoutMs: e.GCP_SETUP_PROPAGATION_TIMEOUT_SECONDS * 1000,
+        retryBaseMs: e.GCP_SETUP_RETRY_BASE_MS,
+      },
+    },
+    setupJobs: {
+      concurrency: e.SETUP_CONCURRENCY,
+      attempts: e.SETUP_JOB_ATTEMPTS,
+      backoffMs: e.SETUP_JOB_BACKOFF_MS,
+      lockMs: e.SETUP_JOB_LOCK_MS,
+      stalledIntervalMs: e.SETUP_JOB_STALLED_INTERVAL_MS,
+      maxStalled: e.SETUP_JOB_MAX_STALLED,
     },
     // Azure and Tailscale credentials are the user's own (sent to /azure/login, /tailscale/connect):
     // the broker needs nothing of its own to offer them.

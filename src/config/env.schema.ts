@@ -134,6 +134,17 @@ export const envSchema = z
     GCP_ROOT_PROJECT: nonEmpty.optional(),
     GCP_SA_ROLES_RW: list.default('roles/editor'),
     GCP_SA_ROLES_RO: list.default('roles/viewer'),
+    GCP_SETUP_OPERATION_TIMEOUT_SECONDS: int(1, 3600).default('300'),
+    GCP_SETUP_POLL_MS: int(10, 60_000).default('2000'),
+    GCP_SETUP_PROPAGATION_TIMEOUT_SECONDS: int(1, 3600).default('120'),
+    GCP_SETUP_RETRY_BASE_MS: int(10, 60_000).default('1000'),
+
+    SETUP_CONCURRENCY: int(1, 100).default('2'),
+    SETUP_JOB_ATTEMPTS: int(1, 100).default('5'),
+    SETUP_JOB_BACKOFF_MS: int(10, 3_600_000).default('10000'),
+    SETUP_JOB_LOCK_MS: int(1000, 3_600_000).default('30000'),
+    SETUP_JOB_STALLED_INTERVAL_MS: int(500, 3_600_000).default('30000'),
+    SETUP_JOB_MAX_STALLED: int(0, 100).default('2'),
 
     AZURE_AUTHORITY_HOST: httpUrl.default('https://login.microsoftonline.com'),
     AZURE_ARM_ENDPOINT: httpUrl.default('https://management.azure.com'),
