@@ -13,6 +13,7 @@ export default tseslint.config(
       'bench/**',
       'eslint.config.mjs',
       'jest.config.js',
+      'scripts/**',
       'test/support/summary-reporter.js',
       'test/.tmp/**',
     ],
