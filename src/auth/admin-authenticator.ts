@@ -2,12 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import argon2 from 'argon2';
 import bcrypt from 'bcryptjs';
 import { type Caller } from './caller';
-import {
-  type ApiKeysService,
-  apiKeyCaller,
-  apiKeyPrefix,
-  isWellFormedApiKey,
-} from './api-keys.service';
+import { type ApiKeysService, apiKeyCaller } from './api-keys.service';
 import { type AuthFailureAudit } from './auth-failure-audit';
 import { parseAuthorization } from './authorization-header';
 
@@ -123,14 +118,7 @@ export class AdminAuthenticator {
       case 'api_key': {
         const key = await this.apiKeys.authenticate(presented.key);
         if (key === null) {
-          this.failures.record({
-            method: 'api_key',
-            errorCode: 'unauthenticated',
-            reason: 'unknown or revoked API key',
-            ...(isWellFormedApiKey(presented.key)
-              ? { keyPrefix: apiKeyPrefix(presented.key) }
-              : {}),
-          });
+          this.failures.recordRejectedApiKey(presented.key);
           return null;
         }
         return key.scopes.includes('admin') ? apiKeyCaller(key) : null;

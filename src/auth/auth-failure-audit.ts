@@ -1,5 +1,6 @@
 import { type AuditService } from '../audit/audit.service';
 import { type ErrorCode } from '../common/error-codes';
+import { apiKeyPrefix, isWellFormedApiKey } from './api-keys.service';
 
 export interface AuthFailure {
   /** How the caller tried: `api_key`, `jwt` or `basic`. */
@@ -29,5 +30,15 @@ export class AuthFailureAudit {
         details,
       })
       .catch(() => undefined);
+  }
+
+  /** An unknown or revoked API key: recorded by its display prefix when it has one, never whole. */
+  recordRejectedApiKey(key: string): void {
+    this.record({
+      method: 'api_key',
+      errorCode: 'unauthenticated',
+      reason: 'unknown or revoked API key',
+      ...(isWellFormedApiKey(key) ? { keyPrefix: apiKeyPrefix(key) } : {}),
+    });
   }
 }

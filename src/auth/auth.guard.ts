@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { BrokerError } from '../common/error-codes';
 import { type ApiKeyScope } from '../database/enums';
 import { AdminAuthenticator, ADMIN_BASIC_CHALLENGE } from './admin-authenticator';
-import { ApiKeysService, apiKeyCaller, apiKeyPrefix, isWellFormedApiKey } from './api-keys.service';
+import { ApiKeysService, apiKeyCaller } from './api-keys.service';
 import { AuthFailureAudit } from './auth-failure-audit';
 import { type AuthenticatedRequest } from './authenticated-request';
 import { type PresentedCredentials, parseAuthorization } from './authorization-header';
@@ -81,14 +81,7 @@ export class AuthGuard implements CanActivate {
       case 'api_key': {
         const key = await this.apiKeys.authenticate(presented.key);
         if (key === null) {
-          this.failures.record({
-            method: 'api_key',
-            errorCode: 'unauthenticated',
-            reason: 'unknown or revoked API key',
-            ...(isWellFormedApiKey(presented.key)
-              ? { keyPrefix: apiKeyPrefix(presented.key) }
-              : {}),
-          });
+          this.failures.recordRejectedApiKey(presented.key);
           throw unauthenticated(route, 'the API key is not valid');
         }
         const required: readonly ApiKeyScope[] = route.adminOnly ? ['admin'] : route.scopes;
