@@ -33,6 +33,14 @@ export function secretPathFor(connectionId: string): string {
 }
 
 /**
+ * Where post-connect setup keeps what it creates (an auth key, an SSH private key): beside the
+ * token set, never in it, so a setup write never races a refresh's check-and-set.
+ */
+export function setupSecretPathFor(connectionId: string): string {
+  return `${secretPathFor(connectionId)}/setup`;
+}
+
+/**
  * Creates or updates the connection for (user, provider, account_ref) — reconnecting the same
  * upstream account writes a new secret version to the same path and resets the status, rather
  * than creating a duplicate. The secret store is written first, then Postgres: a crash between
@@ -105,12 +113,19 @@ export class ConnectionWriter {
     existing: ConnectionEntity,
     input: ConnectInput,
   ): Promise<{ connection: ConnectionEntity; created: false } | null> {
+    // A revoked connection's secret was destroyed, and a destroyed path starts again at version
+    // 1: reusing it would let (path, version) name two different secrets (caches, job ids). So a
+    // reconnect after a disconnect gets a fresh path.
+    const path =
+      existing.status === 'revoked'
+        ? `${secretPathFor(existing.id)}/${Date.now().toString(36)}`
+        : existing.vaultPath;
     // The user's new grant wins over whatever a refresh wrote meanwhile, so CAS on the version
     // the store holds now rather than the one Postgres last saw.
-    const current = await this.secrets.read(existing.vaultPath);
+    const current = await this.secrets.read(path);
     let ref;
     try {
-      ref = await this.writeSecret(existing.vaultPath, input.secret, current?.ref.version ?? 0);
+      ref = await this.writeSecret(path, input.secret, current?.ref.version ?? 0);
     } catch (err) {
       if (err instanceof SecretStoreError && err.reason === 'cas_mismatch') return null;
       throw err;
@@ -126,6 +141,7 @@ export class ConnectionWriter {
       lastErrorCode: null,
       nextAttemptAt: new Date(),
       metadata: { ...existing.metadata, ...input.metadata },
+      vaultPath: ref.path,
       vaultVersion: ref.version,
     });
     const connection = await this.connections.findById(existing.id);

@@ -1,12 +1,14 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Query, Req } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiHeader,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
+import { type FastifyRequest } from 'fastify';
 import { type Caller } from '../auth/caller';
 import { ActsForUser, CurrentCaller } from '../auth/decorators';
 import { ZodPipe } from '../common/zod-pipe';
@@ -62,5 +64,23 @@ export class ConnectionsController {
   @problemResponses(401, 403, 404)
   get(@CurrentCaller() caller: Caller, @Param('id') id: string): Promise<ConnectionView> {
     return this.connections.get(caller, id);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({
+    summary: 'Disconnect: revoke upstream, destroy the secret, mark the connection revoked',
+    description:
+      'A failed upstream revoke is audited and does not stop the local deletion. ' +
+      'Deleting an already revoked connection answers 204 again.',
+  })
+  @ApiNoContentResponse({ description: 'Revoked (or already revoked)' })
+  @problemResponses(401, 403, 404, 503)
+  remove(
+    @CurrentCaller() caller: Caller,
+    @Param('id') id: string,
+    @Req() req: FastifyRequest,
+  ): Promise<void> {
+    return this.connections.remove(caller, id, req.id);
   }
 }

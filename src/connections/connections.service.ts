@@ -1,8 +1,13 @@
-import { Injectable } from '@nestjs/common';
-import { type Caller, actingUserId } from '../auth/caller';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AuditService } from '../audit/audit.service';
+import { type Caller, actingUserId, callerActor } from '../auth/caller';
 import { BrokerError } from '../common/error-codes';
 import { type ConnectionEntity } from '../database/entities';
 import { ConnectionsRepository } from '../database/repositories/connections.repository';
+import { ProviderError } from '../providers/provider';
+import { ProviderRegistry } from '../providers/provider-registry';
+import { SECRET_STORE, type SecretStore, SecretStoreError } from '../secrets/secret-store';
+import { secretPathFor, setupSecretPathFor } from './connection-writer';
 import { type ConnectionView, presentConnection } from './connection.presenter';
 import { type ListConnectionsQuery, encodeCursor, isUuid } from './connections.schemas';
 
@@ -11,7 +16,14 @@ export const DEFAULT_PAGE_SIZE = 20;
 /** Provider-agnostic reads of connections, always scoped to the user the caller acts for. */
 @Injectable()
 export class ConnectionsService {
-  constructor(private readonly connections: ConnectionsRepository) {}
+  private readonly logger = new Logger(ConnectionsService.name);
+
+  constructor(
+    private readonly connections: ConnectionsRepository,
+    private readonly providers: ProviderRegistry,
+    @Inject(SECRET_STORE) private readonly secrets: SecretStore,
+    private readonly audit: AuditService,
+  ) {}
 
   async list(
     caller: Caller,
@@ -35,6 +47,75 @@ export class ConnectionsService {
   }
 
   /**
+   * DELETE /connections/:id: revoke upstream where the provider allows, destroy the secret (all
+   * versions), mark the row `revoked`. An upstream failure is logged and audited and does not
+   * stop the local deletion — the user asked for the broker to forget the account. A secret
+   * store failure does stop it (503), leaving the row as it was so the call can be repeated.
+   * Deleting an already revoked connection does nothing and succeeds (DELETE is idempotent).
+   */
+  async remove(caller: Caller, id: string, requestId?: string): Promise<void> {
+    const connection = await this.findOwned(caller, id);
+    if (connection.status === 'revoked') return;
+    const actor = callerActor(caller);
+    const [secret, setupSecret] = await Promise.all([
+      this.secrets.read(connection.vaultPath),
+      this.secrets.read(setupSecretPathFor(connection.id)),
+    ]).catch((err: unknown) => {
+      throw storeUnavailable(err);
+    });
+    if (secret) {
+      try {
+        await this.providers
+          .get(connection.provider)
+          .revoke(connection, secret.reveal(), setupSecret?.reveal() ?? null);
+      } catch (err) {
+        const reason =
+          err instanceof ProviderError
+            ? err.reason
+            : err instanceof BrokerError
+              ? err.code
+              : 'unexpected';
+        this.logger.warn(
+          { connectionId: connection.id, provider: connection.provider, reason },
+          'upstream revoke failed; deleting locally anyway',
+        );
+        await this.audit.record({
+          ...actor,
+          action: 'connection.revoke_upstream',
+          outcome: 'failure',
+          connectionId: connection.id,
+          provider: connection.provider,
+          errorCode: reason,
+          requestId,
+        });
+      }
+    }
+    await this.destroySecrets(connection).catch((err: unknown) => {
+      throw storeUnavailable(err);
+    });
+    await this.connections.update(connection.id, { status: 'revoked' });
+    await this.audit.record({
+      ...actor,
+      action: 'connection.deleted',
+      outcome: 'success',
+      connectionId: connection.id,
+      provider: connection.provider,
+      requestId,
+    });
+  }
+
+  /**
+   * Every secret of the connection: its token set (all versions) and whatever lives beside it
+   * under `connections/<id>/` (setup's keys, the token set of an earlier generation).
+   */
+  private async destroySecrets(connection: ConnectionEntity): Promise<void> {
+    const base = secretPathFor(connection.id);
+    const children = await this.secrets.list(`${base}/`);
+    const paths = new Set([connection.vaultPath, base, ...children.map((c) => `${base}/${c}`)]);
+    for (const path of paths) if (!path.endsWith('/')) await this.secrets.destroy(path);
+  }
+
+  /**
    * The connection if the caller may see it. Someone else's connection and a malformed id answer
    * exactly like a missing one: 404, never 403, so ids leak nothing.
    */
@@ -43,4 +124,16 @@ export class ConnectionsService {
     if (!found) throw new BrokerError('not_found', 'No such connection');
     return found;
   }
+}
+
+function storeUnavailable(err: unknown): unknown {
+  return err instanceof SecretStoreError
+    ? new BrokerError(
+        'secret_store_unavailable',
+        'The secret store is unavailable; try again later',
+        {
+          cause: err,
+        },
+      )
+    : err;
 }

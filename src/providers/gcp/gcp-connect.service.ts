@@ -1,0 +1,229 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service';
+import { type Caller, actingUserId } from '../../auth/caller';
+import { BrokerError } from '../../common/error-codes';
+import { APP_CONFIG, type AppConfig } from '../../config/config';
+import { ConnectionWriter } from '../../connections/connection-writer';
+import {
+  type ConsumedOAuthState,
+  OAuthStateError,
+  OAuthStateService,
+} from '../oauth/oauth-state.service';
+import { ProviderError } from '../provider';
+import { GcpOAuthClient, type GoogleTokens } from './gcp-oauth.client';
+import { SetupQueue } from '../../jobs/setup-queue';
+import { CLOUD_PLATFORM_SCOPE, gcpTokenGrant, requestedScopes } from './gcp-token-set';
+
+/** The `code=` values of an error redirect (documented in docs/providers/gcp.md). */
+export type GcpCallbackErrorCode =
+  | 'access_denied'
+  | 'invalid_state'
+  | 'state_expired'
+  | 'exchange_failed'
+  | 'insufficient_scope'
+  | 'missing_refresh_token'
+  | 'internal_error';
+
+export interface GcpCallbackQuery {
+  state?: string;
+  code?: string;
+  error?: string;
+}
+
+/** A callback that cannot complete; `reason` is for the log and the audit row, never a secret. */
+class CallbackFailure extends Error {
+  constructor(
+    readonly code: GcpCallbackErrorCode,
+    readonly reason: string,
+  ) {
+    super(`${code}: ${reason}`);
+    this.name = 'CallbackFailure';
+  }
+}
+
+/** Outcomes the user caused (declined, unticked a scope): worth a warning, not an error. */
+const USER_OUTCOMES = new Set<GcpCallbackErrorCode>([
+  'access_denied',
+  'insufficient_scope',
+  'missing_refresh_token',
+]);
+
+/**
+ * The GCP connect flow (SPEC §5 GCP): POST /gcp/login makes a one-time state and the consent
+ * URL; GET /gcp/callback turns Google's redirect into a stored connection and a redirect to the
+ * frontend. The callback never throws: every outcome is a URL.
+ */
+@Injectable()
+export class GcpConnectService {
+  private readonly logger = new Logger(GcpConnectService.name);
+
+  constructor(
+    private readonly states: OAuthStateService,
+    private readonly google: GcpOAuthClient,
+    private readonly writer: ConnectionWriter,
+    private readonly setup: SetupQueue,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  assertEnabled(): void {
+    if (!this.config.gcp.enabled) {
+      throw new BrokerError('provider_disabled', 'The gcp provider is not enabled on this broker');
+    }
+  }
+
+  async startLogin(
+    caller: Caller,
+    redirectTo: string | undefined,
+  ): Promise<{ login_url: string; state_expires_at: string }> {
+    this.assertEnabled();
+    const userId = actingUserId(caller);
+    // @ActsForUser() makes API keys name a user; only an admin session could get here without one.
+    if (userId === undefined) throw new BrokerError('forbidden', 'a login is made for one user');
+    const target = this.states.resolveRedirect(redirectTo);
+    const { state, codeChallenge, expiresAt } = await this.states.create({
+      provider: 'gcp',
+      userId,
+      redirectTo: target,
+    });
+    const login_url = this.google.authorizeUrl({
+      state,
+      codeChallenge,
+      scopes: requestedScopes(this.config.gcp.extraScopes),
+    });
+    return { login_url, state_expires_at: expiresAt.toISOString() };
+  }
+
+  /** Google's redirect → the frontend URL to send the browser to. */
+  async completeLogin(query: GcpCallbackQuery, requestId?: string): Promise<string> {
+    let flow: ConsumedOAuthState;
+    try {
+      flow = await this.states.consume('gcp', query.state);
+    } catch (err) {
+      // Without a valid state nobody is known, so there is no redirect_to to trust either.
+      if (err instanceof OAuthStateError) {
+        this.logger.warn({ code: err.code }, 'gcp callback refused: bad state');
+        return this.frontendUrl(null, { status: 'error', code: err.code });
+      }
+      this.logger.error({ err }, 'gcp callback failed while reading the state');
+      return this.frontendUrl(null, { status: 'error', code: 'internal_error' });
+    }
+    try {
+      const connectionId = await this.connect(flow, query, requestId);
+      return this.frontendUrl(flow.redirectTo, {
+        status: 'connected',
+        connection_id: connectionId,
+      });
+    } catch (err) {
+      const failure =
+        err instanceof CallbackFailure ? err : new CallbackFailure('internal_error', 'unexpected');
+      if (USER_OUTCOMES.has(failure.code)) {
+        this.logger.warn({ code: failure.code, reason: failure.reason }, 'gcp connect declined');
+      } else {
+        this.logger.error(
+          { code: failure.code, reason: failure.reason, err: err === failure ? undefined : err },
+          'gcp connect failed',
+        );
+      }
+      await this.audit.record({
+        actorType: 'user',
+        actorId: flow.userId,
+        action: 'connection.connect',
+        outcome: 'failure',
+        provider: 'gcp',
+        errorCode: failure.code,
+        requestId,
+        details: { reason: failure.reason },
+      });
+      return this.frontendUrl(flow.redirectTo, { status: 'error', code: failure.code });
+    }
+  }
+
+  private async connect(
+    flow: ConsumedOAuthState,
+    query: GcpCallbackQuery,
+    requestId: string | undefined,
+  ): Promise<string> {
+    if (query.error !== undefined) {
+      const word = /^[a-z_]{1,64}$/.test(query.error) ? query.error : 'unrecognised';
+      throw new CallbackFailure(
+        word === 'access_denied' ? 'access_denied' : 'exchange_failed',
+        `google error=${word}`,
+      );
+    }
+    if (!query.code) throw new CallbackFailure('exchange_failed', 'no code in the callback');
+
+    const tokens = await this.google
+      .exchangeCode(query.code, flow.codeVerifier)
+      .catch((err: unknown) => {
+        throw new CallbackFailure('exchange_failed', describe(err));
+      });
+    // From here on a live grant exists: every way out that does not store it revokes it, so no
+    // token the broker dropped stays usable at Google.
+    if (!tokens.scopes?.includes(CLOUD_PLATFORM_SCOPE)) {
+      await this.discard(tokens);
+      throw new CallbackFailure('insufficient_scope', 'cloud-platform was not granted');
+    }
+    const refreshToken = tokens.refreshToken;
+    if (refreshToken === undefined) {
+      await this.discard(tokens);
+      throw new CallbackFailure('missing_refresh_token', 'google sent no refresh token');
+    }
+    const user = await this.google.userinfo(tokens.accessToken).catch(async (err: unknown) => {
+      await this.discard(tokens);
+      throw new CallbackFailure('exchange_failed', `userinfo: ${describe(err)}`);
+    });
+
+    const grant = gcpTokenGrant(tokens, refreshToken);
+    const { connection } = await this.writer
+      .connect({
+        userId: flow.userId,
+        provider: 'gcp',
+        accountRef: user.email,
+        displayName: user.email,
+        scopes: grant.scopes,
+        expiresAt: grant.expiresAt,
+        metadata: { email: user.email },
+        secret: grant.secret,
+        setupStatus: 'pending',
+        actor: { kind: 'user', userId: flow.userId },
+        requestId,
+      })
+      .catch(async (err: unknown) => {
+        await this.discard(tokens);
+        this.logger.error({ err }, 'gcp connection could not be stored');
+        throw new CallbackFailure('internal_error', 'the connection could not be stored');
+      });
+
+    try {
+      await this.setup.enqueue('gcp.setup', connection);
+    } catch (err) {
+      // The connection stands; setup stays `pending` and can be retried through the API.
+      this.logger.error({ err, connectionId: connection.id }, 'gcp setup could not be queued');
+    }
+    return connection.id;
+  }
+
+  /** Best effort: a failure here is logged and changes nothing for the user. */
+  private async discard(tokens: GoogleTokens): Promise<void> {
+    try {
+      await this.google.revoke(tokens.refreshToken ?? tokens.accessToken);
+    } catch (err) {
+      this.logger.warn({ reason: describe(err) }, 'could not revoke a discarded google grant');
+    }
+  }
+
+  private frontendUrl(target: string | null, params: Record<string, string>): string {
+    const url = new URL(target ?? this.config.frontendUrl);
+    url.searchParams.set('provider', 'gcp');
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    return url.toString();
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof ProviderError) {
+    return err.status === undefined ? err.reason : `${err.reason} (HTTP ${err.status})`;
+  }
+  return 'unexpected error';
+}

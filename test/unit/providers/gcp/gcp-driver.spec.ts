@@ -1,0 +1,224 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { type AppConfig, loadConfig } from '../../../../src/config/config';
+import { type ConnectionEntity } from '../../../../src/database/entities';
+import { ProviderError } from '../../../../src/providers/provider';
+import { GcpOAuthClient } from '../../../../src/providers/gcp/gcp-oauth.client';
+import { GcpDriver } from '../../../../src/providers/gcp/gcp.driver';
+import { type FakeGoogle, startFakeGoogle } from '../../../fakes/google/fake-google';
+import { freePort } from '../../../support/processes';
+
+const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
+
+function configFor(google: FakeGoogle, overrides: Record<string, string> = {}): AppConfig {
+  return loadConfig({
+    NODE_ENV: 'test',
+    PUBLIC_URL: 'https://broker.example.com',
+    FRONTEND_URL: 'https://app.example.com',
+    DATABASE_URL: 'postgres://unused@127.0.0.1/unused',
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    SECRET_STORE: 'local',
+    LOCAL_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+    AUTH_JWT_SECRET: 's'.repeat(40),
+    ...google.env(),
+    ...overrides,
+  });
+}
+
+async function failure(promise: Promise<unknown>): Promise<ProviderError> {
+  const err: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(err instanceof ProviderError))
+    throw new Error(`expected a ProviderError, got ${String(err)}`);
+  return err;
+}
+
+/**
+ * The GCP driver and its SDK edge (google-auth-library's OAuth2Client) against the Google
+ * emulator: what a refresh returns, and how every way Google can fail is classified.
+ */
+describe('GcpDriver / GcpOAuthClient', () => {
+  let google: FakeGoogle;
+  let client: GcpOAuthClient;
+  let driver: GcpDriver;
+  const connection = { scopes: ['openid', CLOUD_PLATFORM] } as ConnectionEntity;
+
+  beforeAll(async () => {
+    google = await startFakeGoogle();
+    const config = configFor(google);
+    client = new GcpOAuthClient(config, 1_000);
+    driver = new GcpDriver(client, config);
+  });
+  afterAll(() => google.close());
+  afterEach(() => google.clearFaults());
+
+  /** A real consent through the SDK: authorize URL → code → exchange with the PKCE verifier. */
+  async function grant(): Promise<{ refreshToken: string; accessToken: string }> {
+    const verifier = randomBytes(32).toString('base64url');
+    const url = client.authorizeUrl({
+      state: 's'.repeat(43),
+      codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
+      scopes: ['openid', 'email', CLOUD_PLATFORM],
+    });
+    const res = await fetch(url, { redirect: 'manual' });
+    const code = new URL(res.headers.get('location') ?? '').searchParams.get('code') ?? '';
+    const tokens = await client.exchangeCode(code, verifier);
+    if (!tokens.refreshToken) throw new Error('no refresh token');
+    return { refreshToken: tokens.refreshToken, accessToken: tokens.accessToken };
+  }
+
+  it('exchanges a code only with the right PKCE verifier', async () => {
+    const url = client.authorizeUrl({
+      state: 's'.repeat(43),
+      codeChallenge: 'x'.repeat(43),
+      scopes: ['openid'],
+    });
+    const res = await fetch(url, { redirect: 'manual' });
+    const code = new URL(res.headers.get('location') ?? '').searchParams.get('code') ?? '';
+    const err = await failure(client.exchangeCode(code, randomBytes(32).toString('base64url')));
+    expect(err).toMatchObject({ kind: 'permanent', reason: 'invalid_grant', status: 400 });
+    expect(google.calls.at(-1)?.form).toMatchObject({
+      grant_type: 'authorization_code',
+      client_id: google.clientId,
+    });
+  });
+
+  it('refreshes: a new access token and expiry, the old refresh token kept, scope and type from Google', async () => {
+    const { refreshToken, accessToken } = await grant();
+    const result = await driver.refresh(connection, {
+      refresh_token: refreshToken,
+      access_token: accessToken,
+    });
+    expect(result.secret.refresh_token).toBe(refreshToken);
+    expect(result.secret.access_token).toBe(google.grants.issued.access.at(-1));
+    expect(result.secret.access_token).not.toBe(accessToken);
+    expect(result.secret.token_type).toBe('Bearer');
+    expect(result.scopes).toContain(CLOUD_PLATFORM);
+    expect(result.secret.scope.split(' ')).toEqual(result.scopes);
+    expect(result.expiresAt.getTime() - Date.now()).toBeGreaterThan(3500_000);
+    expect(result.secret.expires_at).toBe(result.expiresAt.toISOString());
+    expect(Object.keys(result.secret).sort()).toEqual(
+      ['access_token', 'expires_at', 'refresh_token', 'scope', 'token_type'].sort(),
+    );
+  });
+
+  it('classifies invalid_grant (a revoked or expired grant) as permanent', async () => {
+    const { refreshToken } = await grant();
+    await client.revoke(refreshToken);
+    const err = await failure(driver.refresh(connection, { refresh_token: refreshToken }));
+    expect(err).toMatchObject({ kind: 'permanent', reason: 'invalid_grant', status: 400 });
+    expect(err.message).not.toContain(refreshToken);
+  });
+
+  it('classifies invalid_client (the broker secret is wrong) as permanent', async () => {
+    const { refreshToken } = await grant();
+    const wrong = configFor(google, { GCP_CLIENT_SECRET: 'GOCSPX-wrong' });
+    const err = await failure(
+      new GcpDriver(new GcpOAuthClient(wrong), wrong).refresh(connection, {
+        refresh_token: refreshToken,
+      }),
+    );
+    expect(err).toMatchObject({ kind: 'permanent', reason: 'invalid_client', status: 401 });
+    expect(err.message).not.toContain('GOCSPX');
+  });
+
+  it('classifies a missing stored refresh token as permanent without calling Google', async () => {
+    const calls = google.calls.length;
+    expect(await failure(driver.refresh(connection, { access_token: 'ya29.x' }))).toMatchObject({
+      kind: 'permanent',
+      reason: 'missing_refresh_token',
+    });
+    expect(google.calls.length).toBe(calls);
+  });
+
+  it.each([
+    [503, 'upstream_unavailable'],
+    [500, 'upstream_unavailable'],
+    [429, 'rate_limited'],
+  ])('classifies HTTP %s as transient (%s), after the SDK retried', async (status, reason) => {
+    const { refreshToken } = await grant();
+    google.failToken({ kind: 'status', status }, 10);
+    const calls = google.calls.length;
+    const err = await failure(driver.refresh(connection, { refresh_token: refreshToken }));
+    expect(err).toMatchObject({ kind: 'transient', reason, status });
+    expect(google.calls.length - calls).toBeGreaterThan(1);
+  });
+
+  it('classifies a garbled answer (HTML with 200) as transient bad_response', async () => {
+    const { refreshToken } = await grant();
+    google.failToken({ kind: 'garbage' });
+    expect(
+      await failure(driver.refresh(connection, { refresh_token: refreshToken })),
+    ).toMatchObject({
+      kind: 'transient',
+      reason: 'bad_response',
+    });
+  });
+
+  it('classifies a Google that does not answer in time as transient timeout', async () => {
+    const { refreshToken } = await grant();
+    google.failToken({ kind: 'delay', ms: 1_500 }, 10);
+    expect(
+      await failure(driver.refresh(connection, { refresh_token: refreshToken })),
+    ).toMatchObject({
+      kind: 'transient',
+      reason: 'timeout',
+    });
+  }, 20_000);
+
+  it('classifies a refused connection as transient network', async () => {
+    const down = configFor(google, { GCP_TOKEN_URL: `http://127.0.0.1:${await freePort()}/token` });
+    const err = await failure(new GcpOAuthClient(down, 1_000).refresh('1//whatever'));
+    expect(err).toMatchObject({ kind: 'transient', reason: 'network' });
+  });
+
+  it('revokes with the refresh token in the form body, which ends the grant', async () => {
+    const { refreshToken } = await grant();
+    await driver.revoke(connection, { refresh_token: refreshToken, access_token: 'ya29.other' });
+    const call = google.calls.at(-1);
+    expect(call).toMatchObject({
+      method: 'POST',
+      path: '/revoke',
+      form: { token: refreshToken },
+      query: {},
+    });
+    expect(google.grants.refreshTokens.get(refreshToken)?.revoked).toBe(true);
+  });
+
+  it('treats revoking an already dead grant as done, and a failing revoke endpoint as transient', async () => {
+    const { refreshToken } = await grant();
+    await driver.revoke(connection, { refresh_token: refreshToken });
+    await expect(
+      driver.revoke(connection, { refresh_token: refreshToken }),
+    ).resolves.toBeUndefined();
+    expect(google.calls.at(-1)?.status).toBe(400);
+    const live = await grant();
+    google.failRevoke(503, 10);
+    expect(
+      await failure(driver.revoke(connection, { refresh_token: live.refreshToken })),
+    ).toMatchObject({
+      kind: 'transient',
+      reason: 'upstream_unavailable',
+    });
+  });
+
+  it('reads the email from userinfo with the access token, and refuses a dead token', async () => {
+    const { accessToken } = await grant();
+    expect(await client.userinfo(accessToken)).toEqual({
+      sub: google.account.sub,
+      email: google.account.email,
+    });
+    expect(google.calls.at(-1)?.authorization).toBe(`Bearer ${accessToken}`);
+    expect(await failure(client.userinfo('ya29.unknown'))).toMatchObject({
+      kind: 'transient',
+      status: 401,
+    });
+  });
+
+  it('is enabled only with a client id and secret', () => {
+    expect(driver.isEnabled()).toBe(true);
+    const off = configFor(google, { GCP_CLIENT_ID: '', GCP_CLIENT_SECRET: '' });
+    expect(new GcpDriver(new GcpOAuthClient(off), off).isEnabled()).toBe(false);
+  });
+});
