@@ -1,0 +1,99 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AzureAuthorityHosts, ClientSecretCredential } from '@azure/identity';
+import { SubscriptionClient } from '@azure/arm-subscriptions';
+import { APP_CONFIG, type AppConfig } from '../../config/config';
+
+export interface AzureServicePrincipal {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+export interface AzureSubscription {
+  subscriptionId: string;
+  displayName: string;
+  state: string;
+  /** The tenant's id as ARM reports it (the caller may have named the tenant by domain). */
+  tenantId?: string;
+}
+
+export interface AzureAccessToken {
+  accessToken: string;
+  expiresAt: Date;
+}
+
+/** Authority hosts MSAL knows without instance discovery (its built-in cloud metadata). */
+const KNOWN_AUTHORITY_HOSTS = new Set(
+  Object.values(AzureAuthorityHosts).map((h) => new URL(h).host),
+);
+
+/**
+ * The Azure SDK edge: a `ClientSecretCredential` per service principal (`AZURE_AUTHORITY_HOST`)
+ * and `SubscriptionClient` at `AZURE_ARM_ENDPOINT`. Errors are thrown as the SDK made them; the
+ * callers classify them with `classifyAzureError`.
+ */
+@Injectable()
+export class AzureClient {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  credential(sp: AzureServicePrincipal): ClientSecretCredential {
+    const authorityHost = this.config.azure.authorityHost;
+    return new ClientSecretCredential(sp.tenantId, sp.clientId, sp.clientSecret, {
+      authorityHost,
+      // Instance discovery asks login.microsoftonline.com which hosts are genuine; for a host
+      // outside Microsoft's clouds (an emulator, an air-gapped proxy) that call can only fail.
+      disableInstanceDiscovery: !KNOWN_AUTHORITY_HOSTS.has(new URL(authorityHost).host),
+      // A login is interactive: one quick retry of a transient failure, not a minute of backoff.
+      retryOptions: { maxRetries: 1, retryDelayInMs: 200 },
+    });
+  }
+
+  /** An ARM token (scope `AZURE_ARM_SCOPE`, which stays the audience even at another endpoint). */
+  async armToken(credential: ClientSecretCredential): Promise<AzureAccessToken> {
+    const token = await credential.getToken(this.config.azure.armScope);
+    return { accessToken: token.token, expiresAt: new Date(token.expiresOnTimestamp) };
+  }
+
+  /** Every subscription the principal can see, following nextLink. */
+  async listSubscriptions(credential: ClientSecretCredential): Promise<AzureSubscription[]> {
+    const endpoint = this.config.azure.armEndpoint.replace(/\/+$/, '');
+    const client = new SubscriptionClient(credential, {
+      // `$host` builds the request URL, `endpoint` the pipeline's base; both must point at ARM.
+      endpoint,
+      $host: endpoint,
+      credentialScopes: [this.config.azure.armScope],
+      retryOptions: { maxRetries: 1, retryDelayInMs: 200 },
+    });
+    const out: AzureSubscription[] = [];
+    for await (const s of client.subscriptions.list()) {
+      if (!s.subscriptionId) continue;
+      out.push({
+        subscriptionId: s.subscriptionId,
+        displayName: s.displayName ?? s.subscriptionId,
+        state: s.state ?? 'Unknown',
+        tenantId: s.tenantId?.toLowerCase(),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Whether the authority knows `tenantId`: true, false, or undefined when it cannot tell (down,
+   * unreachable). MSAL reports an unknown tenant and an unreachable authority alike
+   * (`endpoints_resolution_error`), so the caller asks this to tell them apart.
+   */
+  async tenantExists(tenantId: string): Promise<boolean | undefined> {
+    const host = this.config.azure.authorityHost.replace(/\/+$/, '');
+    const url = `${host}/${encodeURIComponent(tenantId)}/v2.0/.well-known/openid-configuration`;
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      await res.body?.cancel();
+      if (res.ok) return true;
+      // Entra ID answers an unknown tenant with 400 (AADSTS90002), a malformed one with 400 or 404.
+      if (res.status === 400 || res.status === 404) return false;
+      return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,116 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { type Caller } from '../../auth/caller';
+import { BrokerError } from '../../common/error-codes';
+import { APP_CONFIG, type AppConfig } from '../../config/config';
+import { ConnectionWriter } from '../../connections/connection-writer';
+import { type ConnectionEntity } from '../../database/entities';
+import { AzureClient, type AzureServicePrincipal, type AzureSubscription } from './azure-client';
+import { AzureFailureClassifier } from './azure-failure-classifier';
+import { type AzureLoginBody } from './azure.schemas';
+
+/**
+ * POST /azure/login (SPEC §5 Azure): an ARM token for the service principal, its subscriptions,
+ * the requested or first Enabled one, and a connection keyed `<tenant_id>/<subscription_id>`.
+ */
+@Injectable()
+export class AzureLoginService {
+  constructor(
+    private readonly client: AzureClient,
+    private readonly failures: AzureFailureClassifier,
+    private readonly writer: ConnectionWriter,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async login(
+    userId: string,
+    body: AzureLoginBody,
+    actor: Caller,
+    requestId: string,
+  ): Promise<{ connection: ConnectionEntity; created: boolean }> {
+    const sp: AzureServicePrincipal = {
+      tenantId: body.tenant_id,
+      clientId: body.client_id,
+      clientSecret: body.client_secret,
+    };
+    const credential = this.client.credential(sp);
+    let token;
+    let subscriptions: AzureSubscription[];
+    try {
+      token = await this.client.armToken(credential);
+      subscriptions = await this.client.listSubscriptions(credential);
+    } catch (err) {
+      throw await this.loginError(err, sp.tenantId);
+    }
+    const chosen = pickSubscription(subscriptions, body.subscription_id);
+    // A tenant named by domain is stored by its id, so both spellings reach the same connection.
+    const tenantId = chosen.tenantId ?? sp.tenantId;
+    return this.writer.connect({
+      userId,
+      provider: 'azure',
+      accountRef: `${tenantId}/${chosen.subscriptionId}`,
+      displayName: chosen.displayName,
+      scopes: [this.config.azure.armScope],
+      expiresAt: token.expiresAt,
+      metadata: {
+        tenant_id: tenantId,
+        client_id: sp.clientId,
+        subscription_id: chosen.subscriptionId,
+        subscription_name: chosen.displayName,
+      },
+      secret: {
+        tenant_id: tenantId,
+        client_id: sp.clientId,
+        client_secret: sp.clientSecret,
+        access_token: token.accessToken,
+        token_type: 'Bearer',
+        expires_at: token.expiresAt.toISOString(),
+      },
+      setupStatus: 'not_applicable',
+      actor,
+      requestId,
+    });
+  }
+
+  private async loginError(err: unknown, tenantId: string): Promise<BrokerError> {
+    const { failure } = await this.failures.classify(err, tenantId);
+    switch (failure) {
+      case 'invalid_credentials':
+        return new BrokerError(
+          'azure_invalid_credentials',
+          'Azure rejected the client id or secret (wrong, expired, or not in this tenant)',
+        );
+      case 'invalid_tenant':
+        return new BrokerError('azure_invalid_tenant', 'Azure does not know this tenant');
+      case 'transient':
+        // The cause is logged (redacted) by the problem filter; the caller sees no raw body.
+        return new BrokerError('provider_unavailable', 'Azure could not be reached; try again', {
+          cause: err,
+        });
+    }
+  }
+}
+
+/** The requested subscription (it must be Enabled) or the first Enabled one. */
+export function pickSubscription(
+  subscriptions: AzureSubscription[],
+  requested: string | undefined,
+): AzureSubscription {
+  if (requested !== undefined) {
+    const found = subscriptions.find((s) => s.subscriptionId.toLowerCase() === requested);
+    if (!found || found.state !== 'Enabled') {
+      throw new BrokerError(
+        'azure_subscription_not_found',
+        `Subscription ${requested} is not visible to this service principal or is not Enabled`,
+      );
+    }
+    return found;
+  }
+  const enabled = subscriptions.find((s) => s.state === 'Enabled');
+  if (!enabled) {
+    throw new BrokerError(
+      'azure_no_enabled_subscription',
+      'The service principal sees no Enabled subscription; grant it a role on one',
+    );
+  }
+  return enabled;
+}

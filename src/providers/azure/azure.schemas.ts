@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** A tenant's verified domain (contoso.onmicrosoft.com, contoso.com): DNS labels, at least one dot. */
+const TENANT_DOMAIN = /^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+const guid = (what: string) =>
+  z
+    .string()
+    .regex(GUID, `must be a GUID (the ${what})`)
+    .transform((v) => v.toLowerCase());
+
+/**
+ * POST /azure/login. The tenant may be named by its id or by a verified domain, as Entra ID
+ * accepts both; `common`/`organizations` are refused because client credentials need one tenant.
+ */
+export const azureLoginBody = z
+  .object({
+    tenant_id: z
+      .string()
+      .max(253)
+      .refine((v) => GUID.test(v) || TENANT_DOMAIN.test(v), {
+        message: 'must be a tenant id (GUID) or a verified domain such as contoso.onmicrosoft.com',
+      })
+      .transform((v) => v.toLowerCase()),
+    client_id: guid("app registration's application (client) id"),
+    client_secret: z.string().min(1).max(1024),
+    subscription_id: guid('subscription id').optional(),
+  })
+  .strict();
+
+export type AzureLoginBody = z.infer<typeof azureLoginBody>;

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { OVH_REGIONS, type OvhRegion } from '../../config/config';
+
+/** POST /ovh/login. */
+export const ovhLoginBody = z
+  .object({
+    region: z.enum(OVH_REGIONS as [OvhRegion, ...OvhRegion[]]),
+    redirect_to: z.string().min(1).max(2048).optional(),
+  })
+  .strict();
+
+export type OvhLoginBody = z.infer<typeof ovhLoginBody>;
+
+/** What the state remembers besides the user: the region the login was made for. */
+export const ovhStateContext = z.object({
+  region: z.enum(OVH_REGIONS as [OvhRegion, ...OvhRegion[]]),
+});

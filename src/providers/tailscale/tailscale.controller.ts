@@ -1,0 +1,73 @@
+import { Body, Controller, Post, Req, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
+import { type FastifyReply, type FastifyRequest } from 'fastify';
+import { type Caller, actingUserId } from '../../auth/caller';
+import { ActsForUser, CurrentCaller } from '../../auth/decorators';
+import { BrokerError } from '../../common/error-codes';
+import { LoginRateLimit } from '../../common/rate-limit';
+import { ZodPipe } from '../../common/zod-pipe';
+import { type ConnectionView, presentConnection } from '../../connections/connection.presenter';
+import { problemResponses, schemaRef } from '../../openapi/schemas';
+import { TailscaleConnectService } from './tailscale-connect.service';
+import { type TailscaleConnectBody, tailscaleConnectBody } from './tailscale.schemas';
+
+@ApiTags('tailscale')
+@ApiBearerAuth()
+@Controller('tailscale')
+export class TailscaleController {
+  constructor(private readonly connections: TailscaleConnectService) {}
+
+  @Post('connect')
+  @ActsForUser()
+  @LoginRateLimit()
+  @ApiOperation({
+    summary: 'Connect a tailnet with a Tailscale OAuth client (client credentials)',
+    description:
+      'Mints a token, validates it by listing the tailnet devices, stores the client and queues ' +
+      'setup (ACL tag owner, auth key, SSH key pair): setup_status starts `pending`. 201 for a new ' +
+      'connection, 200 when the same tailnet was already connected (the secret is replaced).',
+  })
+  @ApiHeader({ name: 'X-On-Behalf-Of', required: false, description: 'Required for API keys: the user id' }) // prettier-ignore
+  @ApiBody({
+    schema: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['client_id', 'client_secret'],
+      properties: {
+        client_id: { type: 'string', description: 'OAuth client id' },
+        client_secret: {
+          type: 'string',
+          description: 'tskey-client-…; kept in the secret store only',
+        },
+        tailnet: {
+          type: 'string',
+          default: '-',
+          description: "`-` (the client's tailnet) or its name",
+        },
+      },
+    },
+  })
+  @ApiCreatedResponse({ schema: schemaRef('Connection') })
+  @ApiOkResponse({ schema: schemaRef('Connection'), description: 'An existing connection updated' })
+  @problemResponses(400, 401, 403, 422, 429, 503)
+  async connect(
+    @CurrentCaller() caller: Caller,
+    @Body(new ZodPipe(tailscaleConnectBody)) body: TailscaleConnectBody,
+    @Req() req: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ConnectionView> {
+    const userId = actingUserId(caller);
+    if (userId === undefined) throw new BrokerError('forbidden', 'This route acts for a user');
+    const { connection, created } = await this.connections.connect(userId, body, caller, req.id);
+    void reply.status(created ? 201 : 200);
+    return presentConnection(connection);
+  }
+}

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { type AppConfig } from '../../../../src/config/config';
+import { type ConnectionEntity } from '../../../../src/database/entities';
+import { ProviderError } from '../../../../src/providers/provider';
+import { AzureClient } from '../../../../src/providers/azure/azure-client';
+import { AzureFailureClassifier } from '../../../../src/providers/azure/azure-failure-classifier';
+import { AzureDriver } from '../../../../src/providers/azure/azure.driver';
+import { type FakeAzure, startFakeAzure } from '../../../fakes/azure/fake-azure';
+import { trustTestCaInProcess } from '../../../fakes/tls/test-ca';
+import { freePort } from '../../../support/processes';
+
+/** AzureDriver.refresh/revoke through the real SDK against the HTTPS emulator. */
+describe('AzureDriver', () => {
+  const TENANT = randomUUID();
+  const CLIENT = randomUUID();
+  const SECRET = `s-${randomUUID()}`;
+  let azure: FakeAzure;
+
+  const driverAt = (authorityHost: string) => {
+    const client = new AzureClient({
+      azure: {
+        enabled: true,
+        authorityHost,
+        armEndpoint: authorityHost,
+        armScope: 'https://management.azure.com/.default',
+      },
+    } as AppConfig);
+    return new AzureDriver(client, new AzureFailureClassifier(client));
+  };
+  const connection = {
+    provider: 'azure',
+    scopes: ['https://management.azure.com/.default'],
+    metadata: { tenant_id: TENANT, client_id: CLIENT },
+  } as unknown as ConnectionEntity;
+  const secret = (over: Record<string, string> = {}) => ({
+    tenant_id: TENANT,
+    client_id: CLIENT,
+    client_secret: SECRET,
+    access_token: 'old',
+    token_type: 'Bearer',
+    expires_at: new Date().toISOString(),
+    ...over,
+  });
+  async function failure(p: Promise<unknown>): Promise<Pick<ProviderError, 'kind' | 'reason'>> {
+    try {
+      await p;
+    } catch (err) {
+      if (err instanceof ProviderError) return { kind: err.kind, reason: err.reason };
+      throw err;
+    }
+    throw new Error('expected a ProviderError');
+  }
+
+  beforeAll(async () => {
+    azure = await startFakeAzure();
+    trustTestCaInProcess(azure.ca);
+    azure.addApp(TENANT, { clientId: CLIENT, secret: SECRET, subscriptions: [] });
+    azure.addApp(TENANT, { clientId: 'expired', secret: SECRET, secretExpired: true, subscriptions: [] }); // prettier-ignore
+  });
+  afterAll(() => azure.close());
+
+  it('re-mints with the stored principal and keeps it in the new secret', async () => {
+    const grant = await driverAt(azure.url).refresh(connection, secret());
+    expect(grant.secret).toMatchObject({
+      tenant_id: TENANT,
+      client_id: CLIENT,
+      client_secret: SECRET,
+    });
+    expect(grant.secret.access_token).toBe(azure.issuedTokens.at(-1));
+    expect(grant.secret.expires_at).toBe(grant.expiresAt.toISOString());
+    expect(grant.expiresAt.getTime()).toBeGreaterThan(Date.now() + 3000_000);
+    expect(grant.scopes).toEqual(connection.scopes);
+  });
+
+  it.each([
+    ['a wrong secret', secret({ client_secret: 'nope' }), 'azure_invalid_credentials'],
+    ['an expired secret', secret({ client_id: 'expired' }), 'azure_invalid_credentials'],
+    ['a deleted app', secret({ client_id: randomUUID() }), 'azure_invalid_credentials'],
+    ['a deleted tenant', secret({ tenant_id: randomUUID() }), 'azure_invalid_tenant'],
+    ['a secret without the client secret', secret({ client_secret: '' }), 'secret_incomplete'],
+  ])('calls %s permanent', async (_what, s, reason) => {
+    expect(await failure(driverAt(azure.url).refresh(connection, s))).toEqual({
+      kind: 'permanent',
+      reason,
+    });
+  });
+
+  it('calls an Entra ID outage transient', async () => {
+    azure.failTokens(5);
+    try {
+      expect(await failure(driverAt(azure.url).refresh(connection, secret()))).toEqual({
+        kind: 'transient',
+        reason: 'provider_unavailable',
+      });
+    } finally {
+      azure.failTokens(0);
+    }
+  });
+
+  it('calls an unreachable authority transient, not an unknown tenant', async () => {
+    const nobody = `https://127.0.0.1:${await freePort()}`;
+    expect(await failure(driverAt(nobody).refresh(connection, secret()))).toEqual({
+      kind: 'transient',
+      reason: 'provider_unavailable',
+    });
+  });
+
+  it('revokes nothing upstream', async () => {
+    const before = azure.seen.length;
+    await driverAt(azure.url).revoke();
+    expect(azure.seen.length).toBe(before);
+  });
+});
