@@ -1,0 +1,555 @@
+// Token lifecycle benchmarks (npm run bench). Not part of npm test.
+//
+//   1. token read: GET /connections/:id/token (fresh token) vs GET /health/live on the same api,
+//      same concurrency → req/s, p50/p99, ratio (target ≥ 0.5)
+//   2. refresh fleet: N due connections, Google emulator with 20 ms latency, one worker →
+//      time until all refreshed vs N × latency / REFRESH_CONCURRENCY (target ≤ 1.5×), duplicate
+//      upstream refreshes (target 0), worker RSS
+//   3. scheduler query: 100,000 connections, 1 % due → EXPLAIN plan (index scan) and tick query time
+//
+// Prints a table and writes bench/results.json. Traffic goes to 127.0.0.1 only.
+// Options (env): CBK_DIST_DIR (default dist), BENCH_SECONDS (5), BENCH_CONCURRENCY (32),
+// BENCH_FLEET (10000), REFRESH_CONCURRENCY (10), BENCH_LATENCY_MS (20), REDIS_URL,
+// TEST_DATABASE_URL (an admin URL; the bench creates and drops its own database).
+
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const DIST = join(ROOT, process.env.CBK_DIST_DIR ?? 'dist');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const FLEET = Number(process.env.BENCH_FLEET ?? 10_000);
+const REFRESH_CONCURRENCY = Number(process.env.REFRESH_CONCURRENCY ?? 10);
+const LATENCY_MS = Number(process.env.BENCH_LATENCY_MS ?? 20);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
+const JWT_SECRET = 'bench-only-hs256-secret-0123456789abcdef';
+const GCP_SCOPES = [
+  'openid',
+  'https://www.googleapis.com/auth/userinfo.email',
+  'https://www.googleapis.com/auth/cloud-platform',
+];
+
+const { Client } = require('pg');
+const { Redis } = require('ioredis');
+const { SignJWT } = require('jose');
+
+// ---------------------------------------------------------------- the emulators (TypeScript)
+
+/** Compiles the Google and Vault emulators from test/fakes to a temporary directory. */
+function buildFakes() {
+  const out = mkdtempSync(join(tmpdir(), 'cbk-bench-'));
+  const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  execFileSync(
+    process.execPath,
+    [
+      tsc,
+      join(ROOT, 'test/fakes/google/fake-google.ts'),
+      join(ROOT, 'test/fakes/vault/fake-vault.ts'),
+      '--outDir',
+      out,
+      '--rootDir',
+      ROOT,
+      '--module',
+      'commonjs',
+      '--target',
+      'ES2023',
+      '--esModuleInterop',
+      '--skipLibCheck',
+      '--types',
+      'node',
+    ],
+    { stdio: 'inherit' },
+  );
+  return {
+    dir: out,
+    google: require(join(out, 'test/fakes/google/fake-google.js')),
+    vault: require(join(out, 'test/fakes/vault/fake-vault.js')),
+  };
+}
+
+// ---------------------------------------------------------------- processes
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function run(entry, env) {
+  const child = spawn(process.execPath, [join(DIST, 'src', `${entry}.js`)], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d) => (output = (output + d).slice(-5_000_000)));
+  child.stderr.on('data', (d) => (output = (output + d).slice(-5_000_000)));
+  const exited = new Promise((r) => child.once('exit', r));
+  return {
+    child,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+async function waitFor(url, proc, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null) throw new Error(`process died:\n${proc.output()}`);
+    try {
+      if ((await fetch(url)).status === 200) return;
+    } catch {
+      // not yet
+    }
+    await sleep(100);
+  }
+  throw new Error(`${url} not ready:\n${proc.output()}`);
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------- load
+
+/** A closed-loop load: `concurrency` workers each sending the next request when one returns. */
+async function load(url, headers, seconds, concurrency) {
+  const latencies = [];
+  let errors = 0;
+  const end = Date.now() + seconds * 1000;
+  async function loop() {
+    while (Date.now() < end) {
+      const t0 = performance.now();
+      try {
+        const res = await fetch(url, { headers });
+        await res.arrayBuffer();
+        if (res.status !== 200) errors++;
+      } catch {
+        errors++;
+      }
+      latencies.push(performance.now() - t0);
+    }
+  }
+  const started = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const q = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+  return {
+    requests: latencies.length,
+    errors,
+    rps: Math.round(latencies.length / elapsed),
+    p50_ms: round(q(0.5)),
+    p99_ms: round(q(0.99)),
+  };
+}
+
+const round = (n, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
+
+// ---------------------------------------------------------------- database
+
+async function admin(sql) {
+  const c = new Client({ connectionString: ADMIN_URL });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+function dbUrl(name) {
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+async function migrate(url) {
+  const { createDataSource } = require(join(DIST, 'src/database/data-source.js'));
+  const { runMigrations } = require(join(DIST, 'src/database/migrations.js'));
+  const ds = createDataSource(url);
+  await ds.initialize();
+  await runMigrations(ds);
+  return ds;
+}
+
+/** Connections with a working Google grant and a version-1 secret in the fake Vault. */
+async function seedGcp(pg, google, vault, count, expiresAt, nextAttemptAt) {
+  const ids = [];
+  for (let start = 0; start < count; start += 1000) {
+    const values = [];
+    const params = [];
+    for (let i = start; i < Math.min(count, start + 1000); i++) {
+      const id = randomUUID();
+      ids.push(id);
+      const grant = {
+        clientId: google.clientId,
+        account: { sub: `sub-${id}`, email: `${id}@example.com` },
+        scopes: GCP_SCOPES,
+        revoked: false,
+      };
+      const refreshToken = google.grants.newRefreshToken(grant);
+      const accessToken = google.grants.newAccessToken(grant, 3600);
+      vault.kv.write('secret', `credential-broker/connections/${id}`, {
+        access_token: accessToken,
+        refresh_token: refreshToken,
+        token_type: 'Bearer',
+        scope: GCP_SCOPES.join(' '),
+      });
+      const n = params.length;
+      values.push(
+        `($${n + 1}, 'bench-user', 'gcp', $${n + 2}, 'active', 'succeeded', $${n + 3}, $${n + 4}, $${n + 5}, $${n + 6}, 1)`,
+      );
+      params.push(
+        id,
+        `${id}@example.com`,
+        GCP_SCOPES,
+        expiresAt,
+        nextAttemptAt,
+        `connections/${id}`,
+      );
+    }
+    await pg.query(
+      `INSERT INTO connections (id, user_id, provider, account_ref, status, setup_status, scopes, expires_at, next_attempt_at, vault_path, vault_version) VALUES ${values.join(', ')}`,
+      params,
+    );
+  }
+  return ids;
+}
+
+// ---------------------------------------------------------------- the benches
+
+async function tokenReadBench(ctx) {
+  const [id] = await seedGcp(
+    ctx.pg,
+    ctx.google,
+    ctx.vault,
+    1,
+    new Date(Date.now() + 3600_000),
+    new Date(),
+  );
+  const jwt = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('bench-user')
+    .setIssuer('https://auth.bench.example')
+    .setAudience('credential-broker')
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(JWT_SECRET));
+  const tokenUrl = `${ctx.api}/connections/${id}/token`;
+  const auth = { authorization: `Bearer ${jwt}` };
+  const check = await fetch(tokenUrl, { headers: auth });
+  if (check.status !== 200)
+    throw new Error(`token read answered ${check.status}: ${await check.text()}`);
+  // Warm both paths (JIT, pools, the token cache), then measure each for the same time.
+  await load(`${ctx.api}/health/live`, {}, 1, CONCURRENCY);
+  await load(tokenUrl, auth, 1, CONCURRENCY);
+  const health = await load(`${ctx.api}/health/live`, {}, SECONDS, CONCURRENCY);
+  const token = await load(tokenUrl, auth, SECONDS, CONCURRENCY);
+  const refreshCalls = ctx.google.calls.filter((c) => c.form.grant_type === 'refresh_token').length;
+  return {
+    concurrency: CONCURRENCY,
+    seconds: SECONDS,
+    health,
+    token,
+    ratio: round(token.rps / health.rps),
+    target: 0.5,
+    upstream_refreshes_during_reads: refreshCalls,
+  };
+}
+
+async function fleetBench(ctx) {
+  const seedStarted = Date.now();
+  // Seeded in backoff (not yet due), so the worker can boot first; then one UPDATE makes the
+  // whole fleet due at T0 — in the urgent half of the window (no spreading delay).
+  await seedGcp(
+    ctx.pg,
+    ctx.google,
+    ctx.vault,
+    FLEET,
+    new Date(Date.now() + 120_000),
+    new Date(Date.now() + 3600_000),
+  );
+  const seedSeconds = (Date.now() - seedStarted) / 1000;
+  const port = await freePort();
+  const worker = run('worker', { ...ctx.env, WORKER_HEALTH_PORT: String(port) });
+  ctx.processes.push(worker);
+  await waitFor(`http://127.0.0.1:${port}/health/ready`, worker);
+  ctx.google.calls.length = 0;
+  ctx.google.latencyMs = LATENCY_MS;
+  const started = performance.now();
+  await ctx.pg.query(
+    `UPDATE connections SET next_attempt_at = now() - interval '1 second' WHERE user_id = 'bench-user' AND vault_version = 1`,
+  );
+  let maxRss = 0;
+  const rss = async () => {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const m = /^process_resident_memory_bytes (\d+)/m.exec(text);
+      if (m) maxRss = Math.max(maxRss, Number(m[1]));
+    } catch {
+      // not up yet
+    }
+  };
+  let done = 0;
+  let firstRefreshAt = 0;
+  const deadline = Date.now() + 600_000;
+  while (Date.now() < deadline) {
+    const { rows } = await ctx.pg.query(
+      `SELECT count(*)::int AS n FROM connections WHERE user_id = 'bench-user' AND vault_version >= 2`,
+    );
+    done = rows[0].n;
+    if (done > 0 && firstRefreshAt === 0) firstRefreshAt = performance.now();
+    await rss();
+    if (done >= FLEET) break;
+    await sleep(200);
+  }
+  const total = (performance.now() - started) / 1000;
+  const fromFirst = firstRefreshAt ? (performance.now() - firstRefreshAt) / 1000 : total;
+  ctx.google.latencyMs = 0;
+  const perToken = new Map();
+  for (const c of ctx.google.calls) {
+    if (c.path === '/token' && c.form.grant_type === 'refresh_token') {
+      perToken.set(c.form.refresh_token, (perToken.get(c.form.refresh_token) ?? 0) + 1);
+    }
+  }
+  const upstream = [...perToken.values()].reduce((a, b) => a + b, 0);
+  const { rows: versions } = await ctx.pg.query(
+    `SELECT max(vault_version)::int AS max FROM connections WHERE user_id = 'bench-user'`,
+  );
+  const ideal = (FLEET * LATENCY_MS) / 1000 / REFRESH_CONCURRENCY;
+  if (process.env.BENCH_WORKER_LOG) writeFileSync(process.env.BENCH_WORKER_LOG, worker.output());
+  await worker.stop();
+  return {
+    connections: FLEET,
+    refreshed: done,
+    latency_ms: LATENCY_MS,
+    refresh_concurrency: REFRESH_CONCURRENCY,
+    seed_seconds: round(seedSeconds, 1),
+    seconds_from_due: round(total, 2),
+    seconds_from_first_refresh: round(fromFirst, 2),
+    ideal_seconds: round(ideal, 2),
+    ratio_to_ideal: round(total / ideal),
+    target_ratio: 1.5,
+    upstream_refreshes: upstream,
+    duplicate_upstream_refreshes: upstream - perToken.size,
+    max_vault_version: versions[0].max,
+    worker_max_rss_mb: round(maxRss / 1024 / 1024, 1),
+  };
+}
+
+async function schedulerQueryBench(ctx) {
+  const total = 100_000;
+  const due = total / 100;
+  await ctx.pg.query(`DELETE FROM connections`);
+  // 1 % due (expiring within the window), the rest hours away; a spread of statuses as in life.
+  await ctx.pg.query(
+    `INSERT INTO connections (user_id, provider, account_ref, status, setup_status, expires_at, next_attempt_at, vault_path, vault_version)
+     SELECT 'u' || (g % 5000), 'gcp', 'acct-' || g,
+            CASE WHEN g % 50 = 0 THEN 'needs_reauth' WHEN g % 97 = 0 THEN 'revoked' ELSE 'active' END,
+            'succeeded',
+            CASE WHEN g <= $1 THEN now() + interval '60 seconds' + (g || ' milliseconds')::interval
+                 ELSE now() + interval '1 hour' + (g || ' seconds')::interval END,
+            now() - interval '1 second', 'connections/bench-' || g, 1
+       FROM generate_series(1, $2) AS g`,
+    [due, total],
+  );
+  await ctx.pg.query('ANALYZE connections');
+  const { ConnectionLifecycleRepository } = require(
+    join(DIST, 'src/database/repositories/connection-lifecycle.repository.js'),
+  );
+  const { ConnectionEntity } = require(join(DIST, 'src/database/entities/index.js'));
+  const repo = new ConnectionLifecycleRepository(ctx.ds.getRepository(ConnectionEntity));
+  const window = 300;
+  const query = () => ({
+    expiresBefore: new Date(Date.now() + window * 1000),
+    now: new Date(),
+    limit: 500,
+  });
+  const [sql, params] = repo.dueSql(query());
+  const plan = (await ctx.ds.query(`EXPLAIN (ANALYZE, BUFFERS) ${sql}`, params)).map(
+    (r) => r['QUERY PLAN'],
+  );
+  const planText = plan.join('\n');
+  // A tick's whole paging: every page of due rows, as the scheduler runs it.
+  const runs = [];
+  let found = 0;
+  for (let i = 0; i < 5; i++) {
+    const q = query();
+    const t0 = performance.now();
+    found = 0;
+    let after;
+    for (;;) {
+      const page = await repo.findDue({ ...q, after });
+      found += page.length;
+      if (page.length < q.limit) break;
+      after = { expiresAt: page[page.length - 1].expiresAt, id: page[page.length - 1].id };
+    }
+    runs.push(performance.now() - t0);
+  }
+  runs.sort((a, b) => a - b);
+  const pageMs = /Execution Time: ([\d.]+) ms/.exec(planText);
+  return {
+    connections: total,
+    due_rows_found: found,
+    index_scan:
+      /Index (Only )?Scan using "?IDX_connections_refresh_due|Bitmap Index Scan on "?IDX_connections_refresh_due/.test(
+        planText,
+      ),
+    first_page_execution_ms: pageMs ? Number(pageMs[1]) : null,
+    tick_query_ms_median: round(runs[Math.floor(runs.length / 2)]),
+    plan,
+  };
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const fakes = buildFakes();
+  const dbName = `cbk_bench_${process.pid}_${randomBytes(3).toString('hex')}`;
+  const redisPrefix = `cbk_bench_${randomBytes(4).toString('hex')}`;
+  await admin(`CREATE DATABASE "${dbName}"`);
+  const ctx = { processes: [] };
+  try {
+    ctx.ds = await migrate(dbUrl(dbName));
+    ctx.pg = new Client({ connectionString: dbUrl(dbName) });
+    await ctx.pg.connect();
+    ctx.google = await fakes.google.startFakeGoogle();
+    ctx.vault = await fakes.vault.startFakeVault();
+    const port = await freePort();
+    ctx.api = `http://127.0.0.1:${port}`;
+    ctx.env = {
+      NODE_ENV: 'production',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      PUBLIC_URL: ctx.api,
+      FRONTEND_URL: 'http://frontend.bench.example',
+      DATABASE_URL: dbUrl(dbName),
+      REDIS_URL,
+      REDIS_PREFIX: redisPrefix,
+      AUTH_JWT_SECRET: JWT_SECRET,
+      AUTH_ISSUER: 'https://auth.bench.example',
+      AUTH_AUDIENCE: 'credential-broker',
+      VAULT_ADDR: ctx.vault.url,
+      VAULT_TOKEN: ctx.vault.rootToken,
+      REFRESH_WINDOW_SECONDS: '300',
+      REFRESH_INTERVAL_SECONDS: '1',
+      REFRESH_CONCURRENCY: String(REFRESH_CONCURRENCY),
+      ...ctx.google.env(),
+    };
+    const api = run('main', ctx.env);
+    ctx.processes.push(api);
+    await waitFor(`${ctx.api}/health/live`, api);
+
+    process.stdout.write('token read …\n');
+    const tokenRead = await tokenReadBench(ctx);
+    await api.stop();
+    process.stdout.write(`refresh fleet (${FLEET}) …\n`);
+    const fleet = await fleetBench(ctx);
+    process.stdout.write('scheduler query …\n');
+    const scheduler = await schedulerQueryBench(ctx);
+
+    const results = {
+      at: new Date().toISOString(),
+      node: process.version,
+      cpus: (await import('node:os')).cpus().length,
+      dist: DIST.slice(ROOT.length + 1),
+      token_read: tokenRead,
+      refresh_fleet: fleet,
+      scheduler_query: scheduler,
+    };
+    writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
+    printTable(results);
+  } finally {
+    for (const p of ctx.processes) await p.stop().catch(() => undefined);
+    await ctx.google?.close().catch(() => undefined);
+    await ctx.vault?.close().catch(() => undefined);
+    await ctx.pg?.end().catch(() => undefined);
+    await ctx.ds?.destroy().catch(() => undefined);
+    await admin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => undefined);
+    const redis = new Redis(REDIS_URL);
+    const keys = await redis.keys(`${redisPrefix}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+    redis.disconnect();
+    rmSync(fakes.dir, { recursive: true, force: true });
+  }
+}
+
+function printTable(r) {
+  const t = r.token_read;
+  const f = r.refresh_fleet;
+  const s = r.scheduler_query;
+  const ok = (b) => (b ? 'PASS' : 'FAIL');
+  const rows = [
+    ['benchmark', 'figure', 'target', ''],
+    [
+      'GET /health/live',
+      `${t.health.rps} req/s, p50 ${t.health.p50_ms} ms, p99 ${t.health.p99_ms} ms`,
+      '',
+      '',
+    ],
+    [
+      'GET /connections/:id/token',
+      `${t.token.rps} req/s, p50 ${t.token.p50_ms} ms, p99 ${t.token.p99_ms} ms`,
+      '',
+      '',
+    ],
+    [
+      'token / health ratio',
+      `${t.ratio} (c=${t.concurrency}, ${t.seconds}s each)`,
+      '≥ 0.5',
+      ok(t.ratio >= 0.5 && t.token.errors === 0),
+    ],
+    [
+      `refresh fleet (${f.connections})`,
+      `${f.seconds_from_due} s (ideal ${f.ideal_seconds} s) = ${f.ratio_to_ideal}×`,
+      '≤ 1.5×',
+      ok(f.ratio_to_ideal <= 1.5 && f.refreshed === f.connections),
+    ],
+    [
+      'duplicate upstream refreshes',
+      `${f.duplicate_upstream_refreshes} (of ${f.upstream_refreshes})`,
+      '0',
+      ok(f.duplicate_upstream_refreshes === 0 && f.max_vault_version === 2),
+    ],
+    ['worker RSS (max)', `${f.worker_max_rss_mb} MB`, '', ''],
+    [
+      'scheduler query plan',
+      s.index_scan ? 'index scan on IDX_connections_refresh_due' : 'NO index scan',
+      'index scan',
+      ok(s.index_scan),
+    ],
+    [
+      'tick query time',
+      `${s.tick_query_ms_median} ms for ${s.due_rows_found} due of ${s.connections}`,
+      '',
+      '',
+    ],
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+  for (const row of rows) {
+    process.stdout.write(row.map((cell, i) => cell.padEnd(widths[i])).join('  ') + '\n');
+  }
+  process.stdout.write(`\nwritten to bench/results.json\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err.stack ?? err}\n`);
+  process.exit(1);
+});

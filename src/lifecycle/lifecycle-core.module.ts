@@ -1,0 +1,27 @@
+import { Module } from '@nestjs/common';
+import { ConnectionLifecycleRepository } from '../database/repositories/connection-lifecycle.repository';
+import { ProvidersModule } from '../providers/providers.module';
+import { LifecycleMetrics } from './lifecycle-metrics';
+import { LockService } from './redis-lock';
+import { RefreshService } from './refresh.service';
+import { TokenCache } from './token-cache';
+
+/** The single-flight refresh and what it stands on, shared by the api and the worker. */
+@Module({
+  imports: [ProvidersModule],
+  providers: [
+    ConnectionLifecycleRepository,
+    LockService,
+    LifecycleMetrics,
+    RefreshService,
+    { provide: TokenCache, useFactory: () => new TokenCache() },
+  ],
+  exports: [
+    ConnectionLifecycleRepository,
+    LockService,
+    LifecycleMetrics,
+    RefreshService,
+    TokenCache,
+  ],
+})
+export class LifecycleCoreModule {}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { ConnectionsModule } from '../connections/connections.module';
+import { ProvidersModule } from '../providers/providers.module';
+import { LifecycleCoreModule } from './lifecycle-core.module';
+import { RefreshRateLimit } from './refresh-rate-limit';
+import { TailscaleRefreshController } from './tailscale-refresh.controller';
+import { TokenController } from './token.controller';
+import { TokenReadAudit } from './token-read-audit';
+import { TokenService } from './token.service';
+
+/** The api side of the token lifecycle: token reads and manual refreshes. */
+@Module({
+  imports: [LifecycleCoreModule, ConnectionsModule, ProvidersModule],
+  controllers: [TokenController, TailscaleRefreshController],
+  providers: [TokenService, TokenReadAudit, RefreshRateLimit],
+})
+export class LifecycleModule {}

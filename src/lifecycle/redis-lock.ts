@@ -1,0 +1,82 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { type Redis } from 'ioredis';
+import { RedisService } from '../redis/redis.module';
+
+/** Deletes the key only while it still holds our owner token (a lock that expired is not ours). */
+const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/** Extends the key's TTL only while it still holds our owner token. */
+const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
+
+/** A lock this process holds, identified by a random owner token. */
+export interface HeldLock {
+  readonly key: string;
+  readonly token: string;
+  /** Compare-and-delete: true when the lock was still ours and is now free. */
+  release(): Promise<boolean>;
+  /** Compare-and-pexpire: true when the lock was still ours and now lives `ttlMs` more. */
+  extend(ttlMs: number): Promise<boolean>;
+}
+
+/**
+ * Redis locks with an owner token: `SET key token NX PX ttl` to take, a Lua compare-and-delete
+ * to give back. The TTL bounds how long a crashed holder blocks others; a holder that outlives
+ * its TTL cannot release or extend someone else's lock.
+ */
+export class RedisLock {
+  constructor(private readonly redis: Redis) {}
+
+  async acquire(key: string, ttlMs: number, token = newOwnerToken()): Promise<HeldLock | null> {
+    const ok = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
+    return ok === 'OK' ? this.held(key, token) : null;
+  }
+
+  /** Takes the lock, or keeps it when `token` already holds it (a leader renewing its lease). */
+  async acquireOrExtend(key: string, ttlMs: number, token: string): Promise<HeldLock | null> {
+    const held = this.held(key, token);
+    if (await held.extend(ttlMs)) return held;
+    return this.acquire(key, ttlMs, token);
+  }
+
+  async isHeld(key: string): Promise<boolean> {
+    return (await this.redis.exists(key)) === 1;
+  }
+
+  /**
+   * Waits until nobody holds `key` or `deadline` (epoch ms) passes, polling with a growing pause
+   * (10 ms up to 100 ms). True when the key was seen free.
+   */
+  async waitUntilFree(key: string, deadline: number): Promise<boolean> {
+    let pause = 10;
+    while (Date.now() < deadline) {
+      if (!(await this.isHeld(key))) return true;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, deadline - Date.now())));
+      pause = Math.min(pause * 2, 100);
+    }
+    return !(await this.isHeld(key));
+  }
+
+  private held(key: string, token: string): HeldLock {
+    const redis = this.redis;
+    return {
+      key,
+      token,
+      release: async () => (await redis.eval(RELEASE, 1, key, token)) === 1,
+      extend: async (ttlMs: number) =>
+        (await redis.eval(EXTEND, 1, key, token, String(ttlMs))) === 1,
+    };
+  }
+}
+
+export function newOwnerToken(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** The broker's lock service, on its own Redis client (keys under the configured prefix). */
+@Injectable()
+export class LockService extends RedisLock {
+  constructor(redis: RedisService) {
+    super(redis.client);
+  }
+}

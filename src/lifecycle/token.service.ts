@@ -1,0 +1,175 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { type Caller, callerActor } from '../auth/caller';
+import { BrokerError } from '../common/error-codes';
+import { APP_CONFIG, type AppConfig } from '../config/config';
+import { ConnectionsService } from '../connections/connections.service';
+import { type ConnectionEntity } from '../database/entities';
+import { SECRET_STORE, type SecretStore, type SecretValue } from '../secrets/secret-store';
+import { LifecycleMetrics, type TokenReadOutcome } from './lifecycle-metrics';
+import { RefreshService } from './refresh.service';
+import { isInWindow, isServable } from './refresh-timing';
+import { TokenCache } from './token-cache';
+import { TokenReadAudit } from './token-read-audit';
+
+/** GET /connections/:id/token. Never a refresh token, client secret or private key. */
+export interface TokenView {
+  access_token: string;
+  token_type: string;
+  expires_at: string;
+  scope: string;
+}
+
+/**
+ * Hands out access tokens. The hot path is one indexed Postgres read (ownership and the current
+ * secret version) and an in-memory cache hit; the secret store is read once per version, and the
+ * provider only when the token is inside the refresh window.
+ */
+@Injectable()
+export class TokenService {
+  private readonly logger = new Logger(TokenService.name);
+  private readonly windowSeconds: number;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly connections: ConnectionsService,
+    private readonly refresher: RefreshService,
+    @Inject(SECRET_STORE) private readonly secrets: SecretStore,
+    private readonly cache: TokenCache,
+    private readonly metrics: LifecycleMetrics,
+    private readonly readAudit: TokenReadAudit,
+  ) {
+    this.windowSeconds = config.lifecycle.refreshWindowSeconds;
+  }
+
+  async read(caller: Caller, id: string, requestId?: string): Promise<TokenView> {
+    const found = await this.connections.findOwned(caller, id);
+    let outcome: TokenReadOutcome = 'error';
+    try {
+      const { connection, refreshed } = await this.current(found, caller, requestId);
+      const view = present(connection, await this.secretOf(connection));
+      outcome = refreshed ?? 'served';
+      if (caller.kind === 'api_key') {
+        this.readAudit.record({
+          keyId: caller.keyId,
+          connectionId: connection.id,
+          provider: connection.provider,
+          requestId,
+          at: new Date(),
+        });
+      }
+      return view;
+    } catch (err) {
+      if (err instanceof BrokerError) {
+        if (err.code === 'needs_reauth') outcome = 'needs_reauth';
+        else if (err.code === 'provider_unavailable') outcome = 'unavailable';
+      }
+      throw err;
+    } finally {
+      this.metrics.tokenReads.inc({ provider: found.provider, outcome });
+    }
+  }
+
+  /** The connection whose token to serve, refreshed first when it is inside the window. */
+  private async current(
+    row: ConnectionEntity,
+    caller: Caller,
+    requestId?: string,
+  ): Promise<{ connection: ConnectionEntity; refreshed?: 'refreshed' | 'stale_served' }> {
+    switch (row.status) {
+      case 'revoked':
+        throw new BrokerError('not_found', 'No such connection');
+      case 'needs_reauth':
+        throw new BrokerError(
+          'needs_reauth',
+          'The provider no longer accepts this connection; its owner must connect it again',
+        );
+      case 'active':
+      case 'refresh_failing':
+        break;
+    }
+    if (!isInWindow(row.expiresAt, this.windowSeconds, Date.now())) return { connection: row };
+    try {
+      const outcome = await this.refresher.refresh(row.id, {
+        trigger: 'read',
+        force: false,
+        actor: callerActor(caller),
+        requestId,
+      });
+      switch (outcome.kind) {
+        case 'refreshed':
+          return { connection: outcome.connection, refreshed: 'refreshed' };
+        case 'fresh':
+          return { connection: outcome.connection };
+        case 'backoff':
+          if (isServable(outcome.connection.expiresAt, Date.now())) {
+            return { connection: outcome.connection, refreshed: 'stale_served' };
+          }
+          throw new BrokerError(
+            'provider_unavailable',
+            `The ${row.provider} token expired and the provider is failing; the next attempt is at ${outcome.connection.nextAttemptAt.toISOString()}`,
+            {
+              headers: {
+                'retry-after': String(
+                  Math.max(
+                    1,
+                    Math.ceil((outcome.connection.nextAttemptAt.getTime() - Date.now()) / 1000),
+                  ),
+                ),
+              },
+            },
+          );
+      }
+    } catch (err) {
+      // A transient failure does not take away a token that still works.
+      if (
+        err instanceof BrokerError &&
+        err.code === 'provider_unavailable' &&
+        isServable(row.expiresAt, Date.now())
+      ) {
+        return { connection: row, refreshed: 'stale_served' };
+      }
+      throw err;
+    }
+  }
+
+  private async secretOf(connection: ConnectionEntity): Promise<SecretValue> {
+    const ref = { path: connection.vaultPath, version: connection.vaultVersion };
+    const cached = this.cache.get(ref);
+    if (cached) return cached;
+    let secret: SecretValue | null;
+    try {
+      secret = await this.secrets.read(ref.path, ref.version);
+    } catch (err) {
+      throw new BrokerError(
+        'secret_store_unavailable',
+        'The secret store is unavailable; try again',
+        {
+          cause: err,
+        },
+      );
+    }
+    if (!secret) {
+      this.logger.error(
+        { connection_id: connection.id, version: ref.version },
+        'the secret version Postgres names is missing from the secret store',
+      );
+      throw new BrokerError('secret_store_unavailable', 'The token is not available; try again');
+    }
+    this.cache.set(secret);
+    return secret;
+  }
+}
+
+function present(connection: ConnectionEntity, secret: SecretValue): TokenView {
+  const data = secret.reveal();
+  const accessToken = data.access_token;
+  if (!accessToken || !connection.expiresAt) {
+    throw new BrokerError('secret_store_unavailable', 'The stored token set has no access token');
+  }
+  return {
+    access_token: accessToken,
+    token_type: data.token_type ?? 'Bearer',
+    expires_at: connection.expiresAt.toISOString(),
+    scope: connection.scopes.join(' '),
+  };
+}

@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { RedisLock } from '../../../src/lifecycle/redis-lock';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+describe('RedisLock (real Redis)', () => {
+  const prefix = `cbk_unit_lock_${randomBytes(4).toString('hex')}:`;
+  let redis: Redis;
+  let locks: RedisLock;
+
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL, { keyPrefix: prefix });
+    locks = new RedisLock(redis);
+  });
+
+  afterAll(async () => {
+    const raw = new Redis(REDIS_URL);
+    const keys = await raw.keys(`${prefix}*`);
+    if (keys.length > 0) await raw.del(...keys);
+    raw.disconnect();
+    redis.disconnect();
+  });
+
+  it('gives the lock to one caller at a time, with a random owner token and a TTL', async () => {
+    const first = await locks.acquire('a', 5_000);
+    expect(first?.token).toMatch(/^[0-9a-f]{32}$/);
+    expect(await locks.acquire('a', 5_000)).toBeNull();
+    expect(await redis.get('a')).toBe(first?.token);
+    const ttl = await redis.pttl('a');
+    expect(ttl).toBeGreaterThan(4_000);
+    expect(ttl).toBeLessThanOrEqual(5_000);
+    expect(await first?.release()).toBe(true);
+    expect(await locks.acquire('a', 5_000)).not.toBeNull();
+  });
+
+  it("releases only its own lock: a holder whose lock expired cannot delete the next holder's", async () => {
+    const stale = await locks.acquire('b', 50);
+    await new Promise((r) => setTimeout(r, 80));
+    const current = await locks.acquire('b', 5_000);
+    expect(current).not.toBeNull();
+    expect(await stale?.release()).toBe(false);
+    expect(await stale?.extend(10_000)).toBe(false);
+    expect(await redis.get('b')).toBe(current?.token);
+    expect(await current?.release()).toBe(true);
+    expect(await redis.exists('b')).toBe(0);
+  });
+
+  it('acquireOrExtend keeps a lease for its owner and refuses everyone else', async () => {
+    const leader = await locks.acquireOrExtend('c', 1_000, 'owner-1');
+    expect(leader).not.toBeNull();
+    expect(await locks.acquireOrExtend('c', 1_000, 'owner-2')).toBeNull();
+    const renewed = await locks.acquireOrExtend('c', 10_000, 'owner-1');
+    expect(renewed).not.toBeNull();
+    expect(await redis.pttl('c')).toBeGreaterThan(5_000);
+  });
+
+  it('waitUntilFree returns once the holder releases, and gives up at the deadline', async () => {
+    const held = await locks.acquire('d', 5_000);
+    const started = Date.now();
+    setTimeout(() => void held?.release(), 150);
+    expect(await locks.waitUntilFree('d', Date.now() + 3_000)).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    await locks.acquire('e', 5_000);
+    expect(await locks.waitUntilFree('e', Date.now() + 100)).toBe(false);
+  });
+});

@@ -1,0 +1,39 @@
+import { inspect } from 'node:util';
+import { TokenCache } from '../../../src/lifecycle/token-cache';
+import { SecretValue } from '../../../src/secrets/secret-store';
+
+const value = (path: string, version: number) =>
+  new SecretValue({ path, version }, { access_token: `ya29.secret-${path}-${version}` });
+
+describe('TokenCache', () => {
+  it('is keyed by path and version, so a new version is a miss', () => {
+    const cache = new TokenCache(10);
+    cache.set(value('connections/a', 1));
+    expect(cache.get({ path: 'connections/a', version: 1 })?.reveal().access_token).toBe(
+      'ya29.secret-connections/a-1',
+    );
+    expect(cache.get({ path: 'connections/a', version: 2 })).toBeUndefined();
+  });
+
+  it('evicts the least recently used entry beyond its capacity', () => {
+    const cache = new TokenCache(2);
+    cache.set(value('a', 1));
+    cache.set(value('b', 1));
+    cache.get({ path: 'a', version: 1 });
+    cache.set(value('c', 1));
+    expect(cache.size).toBe(2);
+    expect(cache.get({ path: 'b', version: 1 })).toBeUndefined();
+    expect(cache.get({ path: 'a', version: 1 })).toBeDefined();
+  });
+
+  it('drops older versions after a refresh and never prints a secret', () => {
+    const cache = new TokenCache(10);
+    cache.set(value('a', 1));
+    cache.set(value('a', 2));
+    cache.dropOlder('a', 2);
+    expect(cache.get({ path: 'a', version: 1 })).toBeUndefined();
+    expect(cache.get({ path: 'a', version: 2 })).toBeDefined();
+    expect(JSON.stringify(cache)).not.toContain('ya29');
+    expect(inspect(cache, { depth: 10 })).not.toContain('ya29');
+  });
+});
