@@ -1,0 +1,207 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  cloudresourcemanager,
+  type cloudresourcemanager_v1,
+} from '@googleapis/cloudresourcemanager';
+import { iam } from '@googleapis/iam';
+import { iamcredentials } from '@googleapis/iamcredentials';
+import { serviceusage } from '@googleapis/serviceusage';
+import { OAuth2Client } from 'google-auth-library';
+import { APP_CONFIG, type AppConfig } from '../../../config/config';
+import { toGoogleApiError } from './google-api-error';
+
+export interface GcpProject {
+  projectId: string;
+  name: string;
+  projectNumber: string;
+}
+
+export interface GcpOperation {
+  name: string;
+  done: boolean;
+  /** Google's status code and a short message when the operation failed. */
+  error?: { code: number; message: string };
+}
+
+export type IamPolicy = cloudresourcemanager_v1.Schema$Policy;
+
+const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
+const BILLING_ROOT = 'https://cloudbilling.googleapis.com';
+
+/**
+ * The Google Cloud APIs setup calls (the SDK edge, STYLE practice 2). Each call takes the user's
+ * access token and reaches the API at its configured root (`GCP_API_ROOT_URL` / `GCP_<API>_ROOT_URL`),
+ * so tests and air-gapped installs point it at an emulator. Failures come out as `GoogleApiError`.
+ */
+@Injectable()
+export class GcpSetupClient {
+  private readonly roots: AppConfig['gcp']['apiRootUrls'];
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.roots = config.gcp.apiRootUrls;
+  }
+
+  /** ACTIVE projects the user can see (Resource Manager v1 projects.list, every page). */
+  async listActiveProjects(token: string): Promise<GcpProject[]> {
+    const api = cloudresourcemanager({
+      version: 'v1',
+      auth: auth(token),
+      rootUrl: this.roots.cloudresourcemanager,
+    });
+    const out: GcpProject[] = [];
+    let pageToken: string | undefined;
+    do {
+      const res = await call('projects.list', () =>
+        api.projects.list({ filter: 'lifecycleState:ACTIVE', pageToken, pageSize: 500 }),
+      );
+      for (const p of res.data.projects ?? []) {
+        if (p.lifecycleState !== 'ACTIVE' || !p.projectId) continue;
+        out.push({
+          projectId: p.projectId,
+          name: p.name ?? p.projectId,
+          projectNumber: p.projectNumber ?? '',
+        });
+      }
+      pageToken = res.data.nextPageToken ?? undefined;
+    } while (pageToken);
+    return out;
+  }
+
+  /**
+   * Cloud Billing getBillingInfo. There is no per-API package for Cloud Billing on the registry,
+   * so this one goes through the auth client's request().
+   */
+  async billingEnabled(token: string, projectId: string): Promise<boolean> {
+    const root = this.roots.cloudbilling ?? BILLING_ROOT;
+    const res = await call('billingInfo.get', () =>
+      auth(token).request<{ billingEnabled?: boolean }>({
+        url: `${root}/v1/projects/${encodeURIComponent(projectId)}/billingInfo`,
+      }),
+    );
+    return res.data.billingEnabled === true;
+  }
+
+  async batchEnable(
+    token: string,
+    projectNumber: string,
+    serviceIds: string[],
+  ): Promise<GcpOperation> {
+    const api = serviceusage({
+      version: 'v1',
+      auth: auth(token),
+      rootUrl: this.roots.serviceusage,
+    });
+    const res = await call('services.batchEnable', () =>
+      api.services.batchEnable({
+        parent: `projects/${projectNumber}`,
+        requestBody: { serviceIds },
+      }),
+    );
+    return operation(res.data);
+  }
+
+  async getOperation(token: string, name: string): Promise<GcpOperation> {
+    const api = serviceusage({
+      version: 'v1',
+      auth: auth(token),
+      rootUrl: this.roots.serviceusage,
+    });
+    const res = await call('operations.get', () => api.operations.get({ name }));
+    return operation(res.data);
+  }
+
+  /** Creates a service account; `exists` when Google answers 409. Returns its email either way. */
+  async createServiceAccount(
+    token: string,
+    projectId: string,
+    accountId: string,
+    displayName: string,
+  ): Promise<{ email: string; created: boolean }> {
+    const api = iam({ version: 'v1', auth: auth(token), rootUrl: this.roots.iam });
+    const email = `${accountId}@${projectId}.iam.gserviceaccount.com`;
+    try {
+      const res = await api.projects.serviceAccounts.create({
+        name: `projects/${projectId}`,
+        requestBody: { accountId, serviceAccount: { displayName } },
+      });
+      return { email: res.data.email ?? email, created: true };
+    } catch (err) {
+      const failure = toGoogleApiError('serviceAccounts.create', err);
+      if (failure.status === 409) return { email, created: false };
+      throw failure;
+    }
+  }
+
+  async getIamPolicy(token: string, projectId: string): Promise<IamPolicy> {
+    const api = cloudresourcemanager({
+      version: 'v1',
+      auth: auth(token),
+      rootUrl: this.roots.cloudresourcemanager,
+    });
+    const res = await call('projects.getIamPolicy', () =>
+      api.projects.getIamPolicy({
+        resource: projectId,
+        requestBody: { options: { requestedPolicyVersion: 3 } },
+      }),
+    );
+    return res.data;
+  }
+
+  /** setIamPolicy with the policy's etag: Google answers 409 ABORTED when it changed meanwhile. */
+  async setIamPolicy(token: string, projectId: string, policy: IamPolicy): Promise<void> {
+    const api = cloudresourcemanager({
+      version: 'v1',
+      auth: auth(token),
+      rootUrl: this.roots.cloudresourcemanager,
+    });
+    await call('projects.setIamPolicy', () =>
+      api.projects.setIamPolicy({
+        resource: projectId,
+        requestBody: { policy: { ...policy, version: 3 } },
+      }),
+    );
+  }
+
+  /** Proves the account exists and can be impersonated; the minted token is dropped unread. */
+  async canImpersonate(token: string, email: string): Promise<void> {
+    const api = iamcredentials({
+      version: 'v1',
+      auth: auth(token),
+      rootUrl: this.roots.iamcredentials,
+    });
+    await call('generateAccessToken', () =>
+      api.projects.serviceAccounts.generateAccessToken({
+        name: `projects/-/serviceAccounts/${email}`,
+        requestBody: { scope: [CLOUD_PLATFORM], lifetime: '300s' },
+      }),
+    );
+  }
+}
+
+function auth(token: string): OAuth2Client {
+  const client = new OAuth2Client();
+  client.setCredentials({ access_token: token });
+  return client;
+}
+
+async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toGoogleApiError(operation, err);
+  }
+}
+
+function operation(data: {
+  name?: string | null;
+  done?: boolean | null;
+  error?: { code?: number | null; message?: string | null };
+}): GcpOperation {
+  return {
+    name: data.name ?? '',
+    done: data.done === true,
+    ...(data.error
+      ? { error: { code: data.error.code ?? 2, message: (data.error.message ?? '').slice(0, 200) } }
+      : {}),
+  };
+}

@@ -1,0 +1,228 @@
+import { setupSecretPathFor } from '../../../connections/connection-writer';
+import { generateKeyPairSync } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../../config/config';
+import { type ConnectionEntity } from '../../../database/entities';
+import {
+  SECRET_STORE,
+  type SecretData,
+  type SecretStore,
+  SecretStoreError,
+} from '../../../secrets/secret-store';
+import { SetupClock, backoffMs } from '../../../setup/setup-clock';
+import {
+  type SetupContext,
+  type SetupStep,
+  SetupStepError,
+  type StepOutcome,
+} from '../../../setup/setup-step';
+import { TailscaleSetupApiError, TailscaleSetupClient } from './tailscale-setup.client';
+
+/** 90 days, as SPEC §5 asks of the auth key. */
+export const AUTH_KEY_EXPIRY_SECONDS = 90 * 24 * 3600;
+/** Who owns the tag when the ACL names nobody: the tailnet's admins. */
+export const DEFAULT_TAG_OWNER = 'autogroup:admin';
+const ACL_ROUNDS = 5;
+const ACL_RETRY_BASE_MS = 250;
+
+/**
+ * Where setup keeps its own secrets (auth key, SSH private key): beside the connection's token
+ * set, never in it, so a setup write never races a refresh's check-and-set on that path.
+ */
+export function tailscaleSetupSecretPath(connectionId: string): string {
+  return setupSecretPathFor(connectionId);
+}
+
+/** The tailnet path segment the connection was validated with (`-` is the credential's own). */
+async function tailnetOf(secrets: SecretStore, connection: ConnectionEntity): Promise<string> {
+  const secret = await readOrRetry(secrets, connection.vaultPath);
+  return secret?.data.tailnet || '-';
+}
+
+async function readOrRetry(
+  secrets: SecretStore,
+  path: string,
+): Promise<{ data: SecretData; version: number } | null> {
+  try {
+    const value = await secrets.read(path);
+    return value ? { data: value.reveal(), version: value.ref.version } : null;
+  } catch (err) {
+    throw new SetupStepError('secret_store_unavailable', 'The secret store is unavailable', {
+      retryable: true,
+      cause: err,
+    });
+  }
+}
+
+/** Merges keys into the setup secret with check-and-set, so two writers never drop each other's key. */
+async function mergeSetupSecret(
+  secrets: SecretStore,
+  connectionId: string,
+  patch: SecretData,
+): Promise<void> {
+  const path = tailscaleSetupSecretPath(connectionId);
+  for (let round = 0; round < 3; round++) {
+    const current = await readOrRetry(secrets, path);
+    try {
+      await secrets.write(path, { ...current?.data, ...patch }, { cas: current?.version ?? 0 });
+      return;
+    } catch (err) {
+      if (err instanceof SecretStoreError && err.reason === 'cas_mismatch') continue;
+      throw new SetupStepError('secret_store_unavailable', 'The secret store is unavailable', {
+        retryable: true,
+        cause: err,
+      });
+    }
+  }
+  throw new SetupStepError('secret_store_conflict', 'The setup secret kept changing', {
+    retryable: true,
+  });
+}
+
+function tailscaleError(err: unknown, what: string): SetupStepError {
+  if (err instanceof SetupStepError) return err;
+  const status = err instanceof TailscaleSetupApiError ? err.status : 0;
+  if (status === 403) {
+    return new SetupStepError(
+      'tailscale_missing_scope',
+      `Tailscale denied ${what}; the OAuth client needs the policy_file and auth_keys scopes`,
+      { retryable: false },
+    );
+  }
+  if (status === 0 || status === 401 || status === 429 || status >= 500) {
+    return new SetupStepError(
+      'tailscale_unavailable',
+      `Tailscale did not complete ${what} (${status || 'network error'})`,
+      { retryable: true },
+    );
+  }
+  return new SetupStepError(
+    'tailscale_request_rejected',
+    `Tailscale rejected ${what} (${status})`,
+    { retryable: false },
+  );
+}
+
+/** acl_tag_owner: TAILSCALE_TAG gets an owner in the ACL, read-modify-write on the ETag. */
+@Injectable()
+export class AclTagOwnerStep implements SetupStep {
+  readonly name = 'acl_tag_owner';
+
+  constructor(
+    private readonly tailscale: TailscaleSetupClient,
+    private readonly clock: SetupClock,
+    @Inject(SECRET_STORE) private readonly secrets: SecretStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async run(ctx: SetupContext): Promise<StepOutcome> {
+    const tag = this.config.tailscale.tag;
+    const tailnet = await tailnetOf(this.secrets, ctx.connection);
+    for (let round = 0; round < ACL_ROUNDS; round++) {
+      try {
+        const token = await ctx.accessToken();
+        const acl = await this.tailscale.getAcl(token, tailnet);
+        const owners = acl.policy.tagOwners?.[tag];
+        if (owners && owners.length > 0) {
+          await ctx.mergeMetadata({ tag });
+          return { status: 'succeeded', detail: `${tag} is owned by ${owners.join(', ')}` };
+        }
+        const policy = {
+          ...acl.policy,
+          tagOwners: { ...acl.policy.tagOwners, [tag]: [DEFAULT_TAG_OWNER] },
+        };
+        await this.tailscale.setAcl(token, tailnet, { policy, etag: acl.etag });
+        await ctx.mergeMetadata({ tag });
+        return { status: 'succeeded', detail: `${tag} is owned by ${DEFAULT_TAG_OWNER}` };
+      } catch (err) {
+        // 412: someone edited the ACL between our read and write; read it again.
+        if (!(err instanceof TailscaleSetupApiError && err.status === 412))
+          throw tailscaleError(err, 'updating the ACL');
+      }
+      await this.clock.sleep(backoffMs(ACL_RETRY_BASE_MS, round, 10_000));
+    }
+    throw new SetupStepError(
+      'tailscale_acl_conflict',
+      'The ACL kept changing while it was being updated',
+      { retryable: true },
+    );
+  }
+}
+
+/** auth_key: a reusable, preauthorized, tagged key (90 days) kept in the secret store. */
+@Injectable()
+export class AuthKeyStep implements SetupStep {
+  readonly name = 'auth_key';
+
+  constructor(
+    private readonly tailscale: TailscaleSetupClient,
+    @Inject(SECRET_STORE) private readonly secrets: SecretStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async run(ctx: SetupContext): Promise<StepOutcome> {
+    const tailnet = await tailnetOf(this.secrets, ctx.connection);
+    const existing = (await readOrRetry(this.secrets, tailscaleSetupSecretPath(ctx.connection.id)))
+      ?.data;
+    try {
+      const token = await ctx.accessToken();
+      if (
+        existing?.auth_key_id &&
+        (await this.tailscale.keyUsable(token, tailnet, existing.auth_key_id))
+      ) {
+        return { status: 'succeeded', detail: 'the auth key from an earlier run is still valid' };
+      }
+      const key = await this.tailscale.createAuthKey(
+        token,
+        tailnet,
+        this.config.tailscale.tag,
+        AUTH_KEY_EXPIRY_SECONDS,
+      );
+      await mergeSetupSecret(this.secrets, ctx.connection.id, {
+        auth_key: key.key,
+        auth_key_id: key.id,
+        auth_key_expires_at: key.expires,
+      });
+      return { status: 'succeeded', detail: `auth key created, expires ${key.expires}` };
+    } catch (err) {
+      throw tailscaleError(err, 'creating an auth key');
+    }
+  }
+}
+
+/** ssh_key: an Ed25519 key pair; the private key in the store, the public key in metadata. */
+@Injectable()
+export class SshKeyStep implements SetupStep {
+  readonly name = 'ssh_key';
+
+  constructor(@Inject(SECRET_STORE) private readonly secrets: SecretStore) {}
+
+  async run(ctx: SetupContext): Promise<StepOutcome> {
+    const existing = (await readOrRetry(this.secrets, tailscaleSetupSecretPath(ctx.connection.id)))
+      ?.data;
+    if (existing?.ssh_private_key && existing.ssh_public_key) {
+      await ctx.mergeMetadata({ ssh_public_key: existing.ssh_public_key });
+      return { status: 'succeeded', detail: 'the SSH key from an earlier run is kept' };
+    }
+    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+    const openssh = toOpenSshEd25519(publicKey.export({ format: 'jwk' }).x ?? '');
+    await mergeSetupSecret(this.secrets, ctx.connection.id, {
+      ssh_private_key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      ssh_public_key: openssh,
+    });
+    await ctx.mergeMetadata({ ssh_public_key: openssh });
+    return { status: 'succeeded', detail: 'SSH key pair created' };
+  }
+}
+
+/** `ssh-ed25519 AAAA…`: the RFC 8709 wire form (string type, string key) in base64. */
+export function toOpenSshEd25519(jwkX: string): string {
+  const raw = Buffer.from(jwkX, 'base64url');
+  const field = (b: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(b.length);
+    return Buffer.concat([length, b]);
+  };
+  const blob = Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]);
+  return `ssh-ed25519 ${blob.toString('base64')} credential-broker`;
+}
