@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
+import { mountJobDashboard } from './admin/job-dashboard';
 import { AppModule } from './app.module';
 import { configureHttpServer } from './common/http-server';
 import { createLogger } from './common/logger';
@@ -46,6 +47,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   app.enableShutdownHooks();
   configureHttpServer(app);
   mountOpenApi(app);
+  await mountJobDashboard(app);
   return app;
 }
 

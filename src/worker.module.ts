@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { ScheduleModule } from '@nestjs/schedule';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from './audit/audit.module';
 import { loggerOptions } from './common/logger';
@@ -8,10 +9,12 @@ import { type AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { ReadinessService } from './health/readiness.service';
+import { RefreshWorkerModule } from './lifecycle/refresh-worker.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisModule } from './redis/redis.module';
 import { redisOptionsFromUrl } from './redis/redis-options';
 import { SecretsModule } from './secrets/secrets.module';
+import { SetupWorkerModule } from './setup/setup-worker.module';
 
 /** The worker process: BullMQ processors and the refresh scheduler (added by their modules). */
 @Module({})
@@ -32,6 +35,11 @@ export class WorkerModule {
           prefix: `${config.redis.prefix}:bull`,
         }),
         ScheduleModule.forRoot(),
+        RefreshWorkerModule,
+        SetupWorkerModule,
+        // The workers need the provider drivers, whose modules also carry the connectors'
+        // controllers; Nest builds those (and their rate-limit guards) even without HTTP.
+        ThrottlerModule.forRoot({ throttlers: [] }),
       ],
       providers: [ReadinessService],
     };

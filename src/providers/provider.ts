@@ -23,9 +23,14 @@ export interface CredentialProvider {
 
   /**
    * Revokes upstream whatever the provider allows (Google's revoke endpoint, a Tailscale auth
-   * key). Throws `ProviderError` on failure; the caller logs, audits, and deletes locally anyway.
+   * key). `setupSecret` is what post-connect setup stored, if anything. Throws `ProviderError`
+   * on failure; the caller logs, audits, and deletes locally anyway.
    */
-  revoke(connection: ConnectionEntity, secret: SecretData): Promise<void>;
+  revoke(
+    connection: ConnectionEntity,
+    secret: SecretData,
+    setupSecret: SecretData | null,
+  ): Promise<void>;
 }
 
 /** The result of a connect or refresh: the new secret version and the facts Postgres keeps. */
