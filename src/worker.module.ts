@@ -1,7 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { BullModule } from '@nestjs/bullmq';
 import { ScheduleModule } from '@nestjs/schedule';
-import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from './audit/audit.module';
 import { loggerOptions } from './common/logger';
@@ -37,9 +36,6 @@ export class WorkerModule {
         ScheduleModule.forRoot(),
         RefreshWorkerModule,
         SetupWorkerModule,
-        // The workers need the provider drivers, whose modules also carry the connectors'
-        // controllers; Nest builds those (and their rate-limit guards) even without HTTP.
-        ThrottlerModule.forRoot({ throttlers: [] }),
       ],
       providers: [ReadinessService],
     };

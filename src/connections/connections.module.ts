@@ -1,11 +1,11 @@
 import { Module } from '@nestjs/common';
-import { ProvidersModule } from '../providers/providers.module';
+import { ProviderRegistryModule } from '../providers/provider-registry.module';
 import { ConnectionStoreModule } from './connection-store.module';
 import { ConnectionsController } from './connections.controller';
 import { ConnectionsService } from './connections.service';
 
 @Module({
-  imports: [ConnectionStoreModule, ProvidersModule],
+  imports: [ConnectionStoreModule, ProviderRegistryModule],
   controllers: [ConnectionsController],
   providers: [ConnectionsService],
   exports: [ConnectionsService],

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConnectionLifecycleRepository } from '../database/repositories/connection-lifecycle.repository';
-import { ProvidersModule } from '../providers/providers.module';
+import { ProviderRegistryModule } from '../providers/provider-registry.module';
 import { LifecycleMetrics } from './lifecycle-metrics';
 import { LockService } from './redis-lock';
 import { RefreshService } from './refresh.service';
@@ -8,7 +8,7 @@ import { TokenCache } from './token-cache';
 
 /** The single-flight refresh and what it stands on, shared by the api and the worker. */
 @Module({
-  imports: [ProvidersModule],
+  imports: [ProviderRegistryModule],
   providers: [
     ConnectionLifecycleRepository,
     LockService,

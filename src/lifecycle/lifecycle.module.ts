@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConnectionsModule } from '../connections/connections.module';
-import { ProvidersModule } from '../providers/providers.module';
+import { ProviderRegistryModule } from '../providers/provider-registry.module';
 import { LifecycleCoreModule } from './lifecycle-core.module';
 import { RefreshRateLimit } from './refresh-rate-limit';
 import { TailscaleRefreshController } from './tailscale-refresh.controller';
@@ -10,7 +10,7 @@ import { TokenService } from './token.service';
 
 /** The api side of the token lifecycle: token reads and manual refreshes. */
 @Module({
-  imports: [LifecycleCoreModule, ConnectionsModule, ProvidersModule],
+  imports: [LifecycleCoreModule, ConnectionsModule, ProviderRegistryModule],
   controllers: [TokenController, TailscaleRefreshController],
   providers: [TokenService, TokenReadAudit, RefreshRateLimit],
 })

@@ -72,6 +72,30 @@ describe('GCP disconnect (e2e)', () => {
     expect(google.grants.refreshTokens.get(refreshToken)?.revoked).toBe(true);
   });
 
+  it('reconnects after a disconnect on a fresh secret path, so no old version or setup job is reused', async () => {
+    const { token, id } = await connectedUser();
+    expect((await broker.request(`/connections/${id}`, { method: 'DELETE', token })).status).toBe(
+      204,
+    );
+    const out = outcome((await connectGcp(broker, token)).location);
+    expect(out).toMatchObject({ status: 'connected', connection_id: id });
+    const [row] = await broker.dataSource.query<
+      { vault_path: string; vault_version: number; status: string }[]
+    >('SELECT vault_path, vault_version, status FROM connections WHERE id = $1', [id]);
+    expect(row.status).toBe('active');
+    expect(row.vault_path).toMatch(new RegExp(`^connections/${id}/[a-z0-9]+$`));
+    expect(row.vault_version).toBe(1);
+    // The new grant is what the token route serves.
+    const issued = google.grants.issued.access.at(-1);
+    const res = await broker.request(`/connections/${id}/token`, { token });
+    expect((res.body as { access_token: string }).access_token).toBe(issued);
+    // And a second delete destroys the new path too.
+    expect((await broker.request(`/connections/${id}`, { method: 'DELETE', token })).status).toBe(
+      204,
+    );
+    expect(broker.vault.values().filter((v) => v.path.includes(`connections/${id}`))).toEqual([]);
+  });
+
   it('answers a second DELETE with 204 and calls Google no more', async () => {
     const { token, id } = await connectedUser();
     expect((await broker.request(`/connections/${id}`, { method: 'DELETE', token })).status).toBe(

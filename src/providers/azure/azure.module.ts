@@ -1,26 +1,16 @@
 import { Module } from '@nestjs/common';
 import { ConnectionStoreModule } from '../../connections/connection-store.module';
-import { DRIVER_TOKENS } from '../provider';
-import { AzureClient } from './azure-client';
-import { AzureFailureClassifier } from './azure-failure-classifier';
+import { AzureDriverModule } from './azure-driver.module';
 import { AzureLoginService } from './azure-login.service';
 import { AzureController } from './azure.controller';
-import { AzureDriver } from './azure.driver';
 
 /**
- * The Azure connector: its routes, its client (the SDK edge) and its driver. The driver is
- * provided under DRIVER_TOKENS.azure and exported, and ProvidersModule collects it.
+ * The Azure connector's HTTP side: its routes and the connect flow. The driver and its
+ * client live in the driver module, which the worker uses without these routes.
  */
 @Module({
-  imports: [ConnectionStoreModule],
+  imports: [AzureDriverModule, ConnectionStoreModule],
   controllers: [AzureController],
-  providers: [
-    AzureClient,
-    AzureFailureClassifier,
-    AzureLoginService,
-    AzureDriver,
-    { provide: DRIVER_TOKENS.azure, useExisting: AzureDriver },
-  ],
-  exports: [DRIVER_TOKENS.azure],
+  providers: [AzureLoginService],
 })
 export class AzureModule {}
