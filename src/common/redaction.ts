@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+
 /**
  * Log redaction, by key and by pattern. Keys catch structured secrets (`{ client_secret }`),
  * patterns catch tokens that slipped into free text (an error message quoting a header, say).
@@ -55,6 +57,10 @@ export function redact(value: unknown, depth = 0, seen = new WeakSet<object>()):
     return out;
   }
   if (Buffer.isBuffer(value)) return REDACTED;
+  // Requests, responses and sockets reach the logger whole (pino-http) and are reduced by their
+  // serializers afterwards, which print only method, URL (redacted) and status. Walking their
+  // object graphs here would cost more than the rest of a request.
+  if (value instanceof EventEmitter) return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1, seen));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
