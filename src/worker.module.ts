@@ -8,6 +8,7 @@ import { type AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { ReadinessService } from './health/readiness.service';
+import { OAuthStateJanitorModule } from './providers/oauth/oauth-state-janitor';
 import { RefreshWorkerModule } from './lifecycle/refresh-worker.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisModule } from './redis/redis.module';
@@ -36,6 +37,7 @@ export class WorkerModule {
         ScheduleModule.forRoot(),
         RefreshWorkerModule,
         SetupWorkerModule,
+        OAuthStateJanitorModule,
       ],
       providers: [ReadinessService],
     };
