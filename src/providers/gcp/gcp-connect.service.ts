@@ -1,45 +1,31 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { AuditService } from '../../audit/audit.service';
 import { type Caller, actingUserId } from '../../auth/caller';
 import { BrokerError } from '../../common/error-codes';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { ConnectionWriter } from '../../connections/connection-writer';
 import {
-  type ConsumedOAuthState,
-  OAuthStateError,
-  OAuthStateService,
-} from '../oauth/oauth-state.service';
+  AuthorizationCodeCallback,
+  CallbackFailure,
+  type CallbackQuery,
+  grantedCode,
+} from '../oauth/authorization-code-callback';
+import { type ConsumedOAuthState, OAuthStateService } from '../oauth/oauth-state.service';
 import { ProviderError } from '../provider';
 import { GcpOAuthClient, type GoogleTokens } from './gcp-oauth.client';
 import { SetupQueue } from '../../jobs/setup-queue';
 import { CLOUD_PLATFORM_SCOPE, gcpTokenGrant, requestedScopes } from './gcp-token-set';
 
 /** The `code=` values of an error redirect (documented in docs/providers/gcp.md). */
-export type GcpCallbackErrorCode =
-  | 'access_denied'
-  | 'invalid_state'
-  | 'state_expired'
-  | 'exchange_failed'
-  | 'insufficient_scope'
-  | 'missing_refresh_token'
-  | 'internal_error';
-
-export interface GcpCallbackQuery {
-  state?: string;
-  code?: string;
-  error?: string;
-}
-
-/** A callback that cannot complete; `reason` is for the log and the audit row, never a secret. */
-class CallbackFailure extends Error {
-  constructor(
-    readonly code: GcpCallbackErrorCode,
-    readonly reason: string,
-  ) {
-    super(`${code}: ${reason}`);
-    this.name = 'CallbackFailure';
-  }
-}
+export const GCP_CALLBACK_ERROR_CODES = [
+  'access_denied',
+  'invalid_state',
+  'state_expired',
+  'exchange_failed',
+  'insufficient_scope',
+  'missing_refresh_token',
+  'internal_error',
+] as const;
+export type GcpCallbackErrorCode = (typeof GCP_CALLBACK_ERROR_CODES)[number];
 
 /** Outcomes the user caused (declined, unticked a scope): worth a warning, not an error. */
 const USER_OUTCOMES = new Set<GcpCallbackErrorCode>([
@@ -59,10 +45,10 @@ export class GcpConnectService {
 
   constructor(
     private readonly states: OAuthStateService,
+    private readonly callback: AuthorizationCodeCallback,
     private readonly google: GcpOAuthClient,
     private readonly writer: ConnectionWriter,
     private readonly setup: SetupQueue,
-    private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -95,83 +81,49 @@ export class GcpConnectService {
   }
 
   /** Google's redirect → the frontend URL to send the browser to. */
-  async completeLogin(query: GcpCallbackQuery, requestId?: string): Promise<string> {
-    let flow: ConsumedOAuthState;
-    try {
-      flow = await this.states.consume('gcp', query.state);
-    } catch (err) {
-      // Without a valid state nobody is known, so there is no redirect_to to trust either.
-      if (err instanceof OAuthStateError) {
-        this.logger.warn({ code: err.code }, 'gcp callback refused: bad state');
-        return this.frontendUrl(null, { status: 'error', code: err.code });
-      }
-      this.logger.error({ err }, 'gcp callback failed while reading the state');
-      return this.frontendUrl(null, { status: 'error', code: 'internal_error' });
-    }
-    try {
-      const connectionId = await this.connect(flow, query, requestId);
-      return this.frontendUrl(flow.redirectTo, {
-        status: 'connected',
-        connection_id: connectionId,
-      });
-    } catch (err) {
-      const failure =
-        err instanceof CallbackFailure ? err : new CallbackFailure('internal_error', 'unexpected');
-      if (USER_OUTCOMES.has(failure.code)) {
-        this.logger.warn({ code: failure.code, reason: failure.reason }, 'gcp connect declined');
-      } else {
-        this.logger.error(
-          { code: failure.code, reason: failure.reason, err: err === failure ? undefined : err },
-          'gcp connect failed',
-        );
-      }
-      await this.audit.record({
-        actorType: 'user',
-        actorId: flow.userId,
-        action: 'connection.connect',
-        outcome: 'failure',
-        provider: 'gcp',
-        errorCode: failure.code,
-        requestId,
-        details: { reason: failure.reason },
-      });
-      return this.frontendUrl(flow.redirectTo, { status: 'error', code: failure.code });
-    }
+  completeLogin(query: CallbackQuery, requestId?: string): Promise<string> {
+    return this.callback.complete({
+      provider: 'gcp',
+      query,
+      requestId,
+      connect: (flow) => this.connect(flow, query, requestId),
+      userOutcomes: USER_OUTCOMES,
+    });
   }
 
   private async connect(
     flow: ConsumedOAuthState,
-    query: GcpCallbackQuery,
+    query: CallbackQuery,
     requestId: string | undefined,
   ): Promise<string> {
-    if (query.error !== undefined) {
-      const word = /^[a-z_]{1,64}$/.test(query.error) ? query.error : 'unrecognised';
-      throw new CallbackFailure(
-        word === 'access_denied' ? 'access_denied' : 'exchange_failed',
-        `google error=${word}`,
-      );
-    }
-    if (!query.code) throw new CallbackFailure('exchange_failed', 'no code in the callback');
+    const code = grantedCode('google', query);
 
-    const tokens = await this.google
-      .exchangeCode(query.code, flow.codeVerifier)
-      .catch((err: unknown) => {
-        throw new CallbackFailure('exchange_failed', describe(err));
-      });
+    const tokens = await this.google.exchangeCode(code, flow.codeVerifier).catch((err: unknown) => {
+      throw new CallbackFailure<GcpCallbackErrorCode>('exchange_failed', describe(err));
+    });
     // From here on a live grant exists: every way out that does not store it revokes it, so no
     // token the broker dropped stays usable at Google.
     if (!tokens.scopes?.includes(CLOUD_PLATFORM_SCOPE)) {
       await this.discard(tokens);
-      throw new CallbackFailure('insufficient_scope', 'cloud-platform was not granted');
+      throw new CallbackFailure<GcpCallbackErrorCode>(
+        'insufficient_scope',
+        'cloud-platform was not granted',
+      );
     }
     const refreshToken = tokens.refreshToken;
     if (refreshToken === undefined) {
       await this.discard(tokens);
-      throw new CallbackFailure('missing_refresh_token', 'google sent no refresh token');
+      throw new CallbackFailure<GcpCallbackErrorCode>(
+        'missing_refresh_token',
+        'google sent no refresh token',
+      );
     }
     const user = await this.google.userinfo(tokens.accessToken).catch(async (err: unknown) => {
       await this.discard(tokens);
-      throw new CallbackFailure('exchange_failed', `userinfo: ${describe(err)}`);
+      throw new CallbackFailure<GcpCallbackErrorCode>(
+        'exchange_failed',
+        `userinfo: ${describe(err)}`,
+      );
     });
 
     const grant = gcpTokenGrant(tokens, refreshToken);
@@ -192,7 +144,10 @@ export class GcpConnectService {
       .catch(async (err: unknown) => {
         await this.discard(tokens);
         this.logger.error({ err }, 'gcp connection could not be stored');
-        throw new CallbackFailure('internal_error', 'the connection could not be stored');
+        throw new CallbackFailure<GcpCallbackErrorCode>(
+          'internal_error',
+          'the connection could not be stored',
+        );
       });
 
     try {
@@ -211,13 +166,6 @@ export class GcpConnectService {
     } catch (err) {
       this.logger.warn({ reason: describe(err) }, 'could not revoke a discarded google grant');
     }
-  }
-
-  private frontendUrl(target: string | null, params: Record<string, string>): string {
-    const url = new URL(target ?? this.config.frontendUrl);
-    url.searchParams.set('provider', 'gcp');
-    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
-    return url.toString();
   }
 }
 

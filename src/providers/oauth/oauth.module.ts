@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { ConnectionStoreModule } from '../../connections/connection-store.module';
+import { AuthorizationCodeCallback } from './authorization-code-callback';
 import { OAuthStateService } from './oauth-state.service';
 
 /** One-time OAuth states, for the authorization-code connectors (GCP, OVH). */
 @Module({
   imports: [ConnectionStoreModule],
-  providers: [OAuthStateService],
-  exports: [OAuthStateService],
+  providers: [OAuthStateService, AuthorizationCodeCallback],
+  exports: [OAuthStateService, AuthorizationCodeCallback],
 })
 export class OAuthModule {}

@@ -1,0 +1,133 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AuditService } from '../../audit/audit.service';
+import { APP_CONFIG, type AppConfig } from '../../config/config';
+import { type Provider } from '../../database/enums';
+import { type ConsumedOAuthState, OAuthStateError, OAuthStateService } from './oauth-state.service';
+
+/** What a provider's redirect carries; anything but a single string counts as absent. */
+export interface CallbackQuery {
+  state?: string;
+  code?: string;
+  error?: string;
+}
+
+export function callbackQuery(query: Record<string, unknown>): CallbackQuery {
+  const one = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  return { state: one(query.state), code: one(query.code), error: one(query.error) };
+}
+
+/**
+ * A callback that cannot complete. `code` goes to the frontend as `?code=`; `reason` is for the
+ * log and the audit row, never a secret.
+ */
+export class CallbackFailure<C extends string = string> extends Error {
+  constructor(
+    readonly code: C,
+    readonly reason: string,
+  ) {
+    super(`${code}: ${reason}`);
+    this.name = 'CallbackFailure';
+  }
+}
+
+/**
+ * The authorization code of a callback, or the failure the provider reported instead
+ * (`error=access_denied` when the user declined; any other `error=` or no code: exchange_failed).
+ */
+export function grantedCode(upstream: string, query: CallbackQuery): string {
+  if (query.error !== undefined) {
+    const word = /^[a-z_]{1,64}$/.test(query.error) ? query.error : 'unrecognised';
+    throw new CallbackFailure(
+      word === 'access_denied' ? 'access_denied' : 'exchange_failed',
+      `${upstream} error=${word}`,
+    );
+  }
+  if (!query.code) throw new CallbackFailure('exchange_failed', 'no code in the callback');
+  return query.code;
+}
+
+/**
+ * The part of an authorization-code callback (GCP, OVH) that does not depend on the provider:
+ * consume the state, run the provider's exchange, and turn every outcome into a redirect to the
+ * frontend — never a thrown error, never a 500 page — with a log line and, once the user is
+ * known, an audit row for failures.
+ */
+@Injectable()
+export class AuthorizationCodeCallback {
+  private readonly logger = new Logger(AuthorizationCodeCallback.name);
+
+  constructor(
+    private readonly states: OAuthStateService,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async complete(input: {
+    provider: Provider;
+    query: CallbackQuery;
+    requestId?: string;
+    /** Stores the connection and returns its id; throws CallbackFailure for a known outcome. */
+    connect: (flow: ConsumedOAuthState) => Promise<string>;
+    /** Outcomes the user caused (declined, unticked a scope): a warning, not an error. */
+    userOutcomes: ReadonlySet<string>;
+  }): Promise<string> {
+    const { provider } = input;
+    let flow: ConsumedOAuthState;
+    try {
+      flow = await this.states.consume(provider, input.query.state);
+    } catch (err) {
+      // Without a valid state nobody is known, so there is no redirect_to to trust either.
+      if (err instanceof OAuthStateError) {
+        this.logger.warn({ provider, code: err.code }, `${provider} callback refused: bad state`);
+        return this.frontendUrl(provider, null, { status: 'error', code: err.code });
+      }
+      this.logger.error({ provider, err }, `${provider} callback failed while reading the state`);
+      return this.frontendUrl(provider, null, { status: 'error', code: 'internal_error' });
+    }
+    try {
+      const connectionId = await input.connect(flow);
+      return this.frontendUrl(provider, flow.redirectTo, {
+        status: 'connected',
+        connection_id: connectionId,
+      });
+    } catch (err) {
+      const failure: CallbackFailure<string> =
+        err instanceof CallbackFailure
+          ? (err as CallbackFailure<string>)
+          : new CallbackFailure('internal_error', 'unexpected');
+      const fields = {
+        provider,
+        code: failure.code,
+        reason: failure.reason,
+        err: err === failure ? undefined : err,
+      };
+      if (input.userOutcomes.has(failure.code)) {
+        this.logger.warn(fields, `${provider} connect declined`);
+      } else {
+        this.logger.error(fields, `${provider} connect failed`);
+      }
+      await this.audit.record({
+        actorType: 'user',
+        actorId: flow.userId,
+        action: 'connection.connect',
+        outcome: 'failure',
+        provider,
+        errorCode: failure.code,
+        requestId: input.requestId,
+        details: { reason: failure.reason },
+      });
+      return this.frontendUrl(provider, flow.redirectTo, { status: 'error', code: failure.code });
+    }
+  }
+
+  private frontendUrl(
+    provider: Provider,
+    target: string | null,
+    params: Record<string, string>,
+  ): string {
+    const url = new URL(target ?? this.config.frontendUrl);
+    url.searchParams.set('provider', provider);
+    for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+    return url.toString();
+  }
+}
