@@ -10,7 +10,8 @@ import {
 
 /**
  * The Tailscale API v2 as the broker uses it: OAuth client-credentials tokens (form or Basic),
- * devices, the ACL with an ETag (GET; POST with If-Match), auth keys (create/get/delete) with the
+ * devices, the ACL with an ETag (GET as HuJSON, or as JSON when asked with `Accept: application/json`;
+ * POST with If-Match; every call recorded in `aclCalls`), auth keys (create/get/delete) with the
  * rule that an OAuth client's keys must carry tags that the ACL gives an owner, and
  * Tailscale-shaped errors (`{"message": "..."}`).
  */
@@ -35,6 +36,17 @@ export interface FakeKey {
   description: string;
 }
 
+/** One GET or POST of a tailnet's ACL, as answered. */
+export interface FakeAclCall {
+  tailnet: string;
+  method: 'GET' | 'POST';
+  /** GET: the ETag served. POST: the ETag of the ACL the write found (before it). */
+  etag: string;
+  /** POST: the If-Match header sent, if any. */
+  ifMatch?: string;
+  status: number;
+}
+
 export interface FakeTailscale {
   url: string;
   addClient(client: FakeTailscaleClient): void;
@@ -47,6 +59,7 @@ export interface FakeTailscale {
   keys: Map<string, FakeKey>;
   deletedKeys: string[];
   acl: Map<string, string>;
+  aclCalls: FakeAclCall[];
   issuedTokens: string[];
   receivedSecrets: string[];
   tokenAuthStyles: ('form' | 'basic')[];
@@ -69,6 +82,7 @@ export async function startFakeTailscale(): Promise<FakeTailscale> {
   const devices = new Map<string, { id: string; name: string; user: string }[]>();
   const acl = new Map<string, string>();
   const keys = new Map<string, FakeKey>();
+  const aclCalls: FakeAclCall[] = [];
   const s = {
     issuedTokens: [] as string[],
     receivedSecrets: [] as string[],
@@ -82,6 +96,9 @@ export async function startFakeTailscale(): Promise<FakeTailscale> {
   const aclOf = (tailnet: string) =>
     acl.get(tailnet) ??
     '{\n  // default policy\n  "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}],\n  "tagOwners": {}\n}';
+  /** The policy file as JSON: HuJSON's line comments dropped. */
+  const parseAcl = (text: string) =>
+    JSON.parse(text.replace(/^\s*\/\/.*$/gm, '')) as { tagOwners?: Record<string, unknown> };
 
   function token(req: FakeRequest, res: ServerResponse): void {
     const basic = basicCredentials(req);
@@ -136,15 +153,25 @@ export async function startFakeTailscale(): Promise<FakeTailscale> {
     } else if (what === 'acl' && req.method === 'GET') {
       if (!hasScope(client.scopes, 'policy_file')) return deny();
       const body = aclOf(t);
+      aclCalls.push({ tailnet: t, method: 'GET', etag: etag(body), status: 200 });
+      const accept = String(req.headers.accept ?? '');
+      if (accept.includes('application/json')) {
+        // Tailscale answers the JSON form (comments dropped) when asked; the ETag is the file's.
+        sendJson(res, 200, parseAcl(body), { etag: etag(body) });
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/hujson', etag: etag(body) });
       res.end(body);
     } else if (what === 'acl' && req.method === 'POST') {
       if (!hasScope(client.scopes, 'policy_file', true)) return deny();
       const ifMatch = req.headers['if-match'];
+      const call: FakeAclCall = { tailnet: t, method: 'POST', etag: etag(aclOf(t)), ifMatch, status: 412 }; // prettier-ignore
+      aclCalls.push(call);
       if (ifMatch !== undefined && ifMatch !== etag(aclOf(t))) {
         message(res, 412, 'precondition failed, invalid old hash');
         return;
       }
+      call.status = 200;
       acl.set(t, req.body);
       sendJson(res, 200, JSON.parse(req.body) as object, { etag: etag(req.body) });
     } else if (what === 'keys' && req.method === 'POST' && !id) {
@@ -182,7 +209,7 @@ export async function startFakeTailscale(): Promise<FakeTailscale> {
     const create = body?.capabilities?.devices?.create ?? {};
     const tags = create.tags ?? [];
     // OAuth clients may only create tagged keys, with tags that have an owner in the policy.
-    const owners = (JSON.parse(aclOf(tailnet).replace(/^\s*\/\/.*$/gm, '')) as { tagOwners?: Record<string, unknown> }).tagOwners ?? {}; // prettier-ignore
+    const owners = parseAcl(aclOf(tailnet)).tagOwners ?? {};
     if (tags.length === 0 || tags.some((tag) => !(tag in owners))) {
       message(res, 400, `requested tags [${tags.join(', ')}] are invalid or not permitted`);
       return;
@@ -237,6 +264,7 @@ export async function startFakeTailscale(): Promise<FakeTailscale> {
     seen: server.seen,
     keys,
     acl,
+    aclCalls,
     addClient: (c) => void clients.set(c.clientId, c),
     revokeClient: (clientId) => {
       clients.delete(clientId);

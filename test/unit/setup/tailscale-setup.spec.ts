@@ -135,7 +135,7 @@ describe('Tailscale setup steps', () => {
     const step = new SshKeyStep(store as unknown as SecretStore);
     await step.run(context(metadata));
     const saved = (await store.read(tailscaleSetupSecretPath('c1')))?.reveal() ?? {};
-    expect(saved.ssh_private_key).toContain('-----BEGIN PRIVATE KEY-----');
+    expect(saved.ssh_private_key).toContain('-----BEGIN OPENSSH PRIVATE KEY-----');
     expect(metadata.ssh_public_key).toMatch(
       /^ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI[A-Za-z0-9+/=]+ credential-broker$/,
     );

@@ -39,6 +39,9 @@ export class TailscaleSetupClient {
       method: 'GET',
       headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
     });
+    // Not a JSON object (e.g. HuJSON text): spreading it into a write would replace the policy.
+    if (typeof res.data !== 'object' || res.data === null || Array.isArray(res.data))
+      throw new TailscaleSetupApiError(502, 'acl get');
     const etag = res.headers.get('etag') ?? '';
     return { policy: res.data, etag };
   }

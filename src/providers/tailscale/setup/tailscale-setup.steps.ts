@@ -1,5 +1,5 @@
 import { setupSecretPathFor } from '../../../connections/connection-writer';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config/config';
 import { type ConnectionEntity } from '../../../database/entities';
@@ -204,10 +204,12 @@ export class SshKeyStep implements SetupStep {
       await ctx.mergeMetadata({ ssh_public_key: existing.ssh_public_key });
       return { status: 'succeeded', detail: 'the SSH key from an earlier run is kept' };
     }
-    const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-    const openssh = toOpenSshEd25519(publicKey.export({ format: 'jwk' }).x ?? '');
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const jwk = privateKey.export({ format: 'jwk' });
+    const openssh = toOpenSshEd25519(jwk.x ?? '');
     await mergeSetupSecret(this.secrets, ctx.connection.id, {
-      ssh_private_key: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      // OpenSSH's own format: `ssh -i` does not load an Ed25519 key in PKCS#8 PEM.
+      ssh_private_key: toOpenSshPrivateKeyEd25519(jwk.d ?? '', jwk.x ?? ''),
       ssh_public_key: openssh,
     });
     await ctx.mergeMetadata({ ssh_public_key: openssh });
@@ -215,14 +217,51 @@ export class SshKeyStep implements SetupStep {
   }
 }
 
+const SSH_COMMENT = 'credential-broker';
+const uint32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+};
+/** An SSH wire string: uint32 length, then the bytes. */
+const field = (b: Buffer) => Buffer.concat([uint32(b.length), b]);
+const ed25519PublicBlob = (raw: Buffer) =>
+  Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]);
+
 /** `ssh-ed25519 AAAA…`: the RFC 8709 wire form (string type, string key) in base64. */
 export function toOpenSshEd25519(jwkX: string): string {
-  const raw = Buffer.from(jwkX, 'base64url');
-  const field = (b: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(b.length);
-    return Buffer.concat([length, b]);
-  };
-  const blob = Buffer.concat([field(Buffer.from('ssh-ed25519')), field(raw)]);
-  return `ssh-ed25519 ${blob.toString('base64')} credential-broker`;
+  const blob = ed25519PublicBlob(Buffer.from(jwkX, 'base64url'));
+  return `ssh-ed25519 ${blob.toString('base64')} ${SSH_COMMENT}`;
+}
+
+/**
+ * `-----BEGIN OPENSSH PRIVATE KEY-----`: openssh-key-v1 (OpenSSH's PROTOCOL.key), unencrypted,
+ * one Ed25519 key (private part: the 32-byte seed followed by the public key).
+ */
+export function toOpenSshPrivateKeyEd25519(jwkD: string, jwkX: string): string {
+  const seed = Buffer.from(jwkD, 'base64url');
+  const pub = Buffer.from(jwkX, 'base64url');
+  const check = randomBytes(4);
+  const unpadded = Buffer.concat([
+    check,
+    check,
+    field(Buffer.from('ssh-ed25519')),
+    field(pub),
+    field(Buffer.concat([seed, pub])),
+    field(Buffer.from(SSH_COMMENT)),
+  ]);
+  const padding = Buffer.from(
+    Array.from({ length: (8 - (unpadded.length % 8)) % 8 }, (_, i) => i + 1),
+  );
+  const body = Buffer.concat([
+    Buffer.from('openssh-key-v1\0', 'latin1'),
+    field(Buffer.from('none')), // cipher
+    field(Buffer.from('none')), // kdf
+    field(Buffer.alloc(0)), // kdf options
+    uint32(1),
+    field(ed25519PublicBlob(pub)),
+    field(Buffer.concat([unpadded, padding])),
+  ]);
+  const lines = body.toString('base64').match(/.{1,70}/g) ?? [];
+  return `-----BEGIN OPENSSH PRIVATE KEY-----\n${lines.join('\n')}\n-----END OPENSSH PRIVATE KEY-----\n`;
 }
