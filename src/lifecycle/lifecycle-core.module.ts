@@ -3,6 +3,7 @@ import { ConnectionLifecycleRepository } from '../database/repositories/connecti
 import { ProviderRegistryModule } from '../providers/provider-registry.module';
 import { LifecycleMetrics } from './lifecycle-metrics';
 import { LockService } from './redis-lock';
+import { RefreshAuditLog } from './refresh-audit-log';
 import { RefreshService } from './refresh.service';
 import { TokenCache } from './token-cache';
 
@@ -14,6 +15,7 @@ import { TokenCache } from './token-cache';
     LockService,
     LifecycleMetrics,
     RefreshService,
+    RefreshAuditLog,
     { provide: TokenCache, useFactory: () => new TokenCache() },
   ],
   exports: [

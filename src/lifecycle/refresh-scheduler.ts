@@ -11,6 +11,7 @@ import { type Queue } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import {
   ConnectionLifecycleRepository,
+  type DueConnection,
   type DueCursor,
 } from '../database/repositories/connection-lifecycle.repository';
 import { QUEUES, REFRESH_JOB_OPTIONS, type PayloadOf, refreshJobId } from '../jobs/queues';
@@ -46,6 +47,9 @@ export class RefreshScheduler implements OnApplicationBootstrap, OnApplicationSh
   private readonly windowSeconds: number;
   private lease: HeldLock | null = null;
   private running: Promise<TickResult> | null = null;
+  /** Job ids this replica enqueued, with when: a row still waiting for its job is not re-added. */
+  private readonly enqueued = new Map<string, number>();
+  private readonly reEnqueueAfterMs: number;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -57,6 +61,7 @@ export class RefreshScheduler implements OnApplicationBootstrap, OnApplicationSh
   ) {
     this.intervalMs = config.lifecycle.refreshIntervalSeconds * 1000;
     this.windowSeconds = config.lifecycle.refreshWindowSeconds;
+    this.reEnqueueAfterMs = Math.max(60_000, this.intervalMs * 2);
   }
 
   onApplicationBootstrap(): void {
@@ -88,6 +93,23 @@ export class RefreshScheduler implements OnApplicationBootstrap, OnApplicationSh
     return this.running;
   }
 
+  /**
+   * True when this replica already enqueued the job for the row as it stands and that job cannot
+   * have finished with the row unchanged: its id names the row's `expires_at` (a success changes
+   * it) and it was enqueued after the row's backoff ended (a failure moves `next_attempt_at` past
+   * it). Re-adding it would be deduplicated by BullMQ anyway, but at one Redis script per row per
+   * tick, which at fleet scale starved the refreshes themselves (bench/, refresh fleet). After
+   * `reEnqueueAfterMs` the row is enqueued again regardless (a job lost with Redis, or failed on
+   * an infrastructure error); rows whose backoff is unknown are always enqueued.
+   */
+  private waiting(row: DueConnection, now: number): boolean {
+    if (row.nextAttemptAt === undefined) return false;
+    const at = this.enqueued.get(refreshJobId(row.id, row.expiresAt));
+    return (
+      at !== undefined && at >= row.nextAttemptAt.getTime() && now - at < this.reEnqueueAfterMs
+    );
+  }
+
   private async run(now: number): Promise<TickResult> {
     this.lease = await this.locks.acquireOrExtend(
       LEADER_KEY,
@@ -110,21 +132,28 @@ export class RefreshScheduler implements OnApplicationBootstrap, OnApplicationSh
       if (page.length === 0) break;
       pages++;
       due += page.length;
-      await this.queue.addBulk(
-        page.map((row) => ({
-          name: 'connection.refresh' as const,
-          data: { connectionId: row.id } satisfies PayloadOf<'connection.refresh'>,
-          opts: {
-            ...REFRESH_JOB_OPTIONS,
-            jobId: refreshJobId(row.id, row.expiresAt),
-            delay: scheduleJitterMs(row.expiresAt, this.windowSeconds, now),
-          },
-        })),
-      );
-      this.metrics.jobsEnqueued.inc(page.length);
+      const fresh = page.filter((row) => !this.waiting(row, now));
+      if (fresh.length > 0) {
+        await this.queue.addBulk(
+          fresh.map((row) => ({
+            name: 'connection.refresh' as const,
+            data: { connectionId: row.id } satisfies PayloadOf<'connection.refresh'>,
+            opts: {
+              ...REFRESH_JOB_OPTIONS,
+              jobId: refreshJobId(row.id, row.expiresAt),
+              delay: scheduleJitterMs(row.expiresAt, this.windowSeconds, now),
+            },
+          })),
+        );
+        for (const row of fresh) this.enqueued.set(refreshJobId(row.id, row.expiresAt), now);
+        this.metrics.jobsEnqueued.inc(fresh.length);
+      }
       const last = page[page.length - 1];
       if (page.length < DUE_PAGE_SIZE || !last) break;
       after = { expiresAt: last.expiresAt, id: last.id };
+    }
+    for (const [jobId, at] of this.enqueued) {
+      if (now - at >= this.reEnqueueAfterMs) this.enqueued.delete(jobId);
     }
     this.metrics.dueBacklog.set(due);
     const soonest = await this.connections.soonestExpiry();

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { BrokerError } from '../common/error-codes';
 import { APP_CONFIG, type AppConfig } from '../config/config';
@@ -15,6 +15,7 @@ import {
 } from '../secrets/secret-store';
 import { LifecycleMetrics, type RefreshOutcomeLabel } from './lifecycle-metrics';
 import { LockService } from './redis-lock';
+import { RefreshAuditLog } from './refresh-audit-log';
 import { backoffMs, isInWindow } from './refresh-timing';
 import { TokenCache } from './token-cache';
 
@@ -76,6 +77,8 @@ export class RefreshService {
     private readonly cache: TokenCache,
     private readonly metrics: LifecycleMetrics,
     private readonly audit: AuditService,
+    /** Batches success audits; without it (unit tests) each goes through AuditService. */
+    @Optional() private readonly auditLog?: RefreshAuditLog,
   ) {
     this.windowSeconds = config.lifecycle.refreshWindowSeconds;
   }
@@ -257,15 +260,17 @@ export class RefreshService {
     this.cache.set(new SecretValue(ref, grant.secret));
     this.cache.dropOlder(ref.path, ref.version);
     finish('success', 'ok');
-    void this.audit.record({
-      ...(request.actor ?? { actorType: 'system', actorId: 'refresh' }),
+    const audit = {
+      ...(request.actor ?? { actorType: 'system' as const, actorId: 'refresh' }),
       action: 'connection.refresh',
-      outcome: 'success',
+      outcome: 'success' as const,
       connectionId: row.id,
       provider: row.provider,
       requestId: request.requestId,
       details: { trigger: request.trigger, version: ref.version },
-    });
+    };
+    if (this.auditLog) this.auditLog.record(audit);
+    else void this.audit.record(audit);
     if (!recorded) {
       // A newer version reached Postgres first (or the connection was revoked): report that.
       const current = await this.connections.findById(row.id);

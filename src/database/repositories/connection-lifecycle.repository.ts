@@ -8,6 +8,8 @@ import { type Provider } from '../enums';
 export interface DueConnection {
   id: string;
   expiresAt: Date;
+  /** When the row's backoff ended (absent: unknown). */
+  nextAttemptAt?: Date;
 }
 
 /** Keyset of the last row of a page of due connections. */
@@ -52,48 +54,52 @@ export class ConnectionLifecycleRepository {
   /**
    * One page of due connections, by `IDX_connections_refresh_due` (status, expires_at), ordered
    * by (expires_at, id) so the soonest expiry is enqueued first and paging is a stable keyset.
+   * Hand-written, like every statement a refresh runs: at fleet scale TypeORM's query builder
+   * cost more worker CPU than the statements themselves (bench/, refresh fleet).
    */
   async findDue(query: DueQuery): Promise<DueConnection[]> {
-    const qb = this.dueQuery(query).select(['c.id', 'c.expiresAt']);
-    const rows = await qb.getMany();
-    return rows.map((r) => ({ id: r.id, expiresAt: r.expiresAt as Date }));
+    const [sql, params] = this.dueSql(query);
+    const rows = await this.rows.query<{ id: string; expires_at: Date; next_attempt_at: Date }[]>(
+      sql,
+      params,
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      expiresAt: r.expires_at,
+      nextAttemptAt: r.next_attempt_at,
+    }));
   }
 
   /** The due query's SQL and parameters, for EXPLAIN (bench) and tests. */
   dueSql(query: DueQuery): [string, unknown[]] {
-    return this.dueQuery(query).select(['c.id', 'c.expiresAt']).getQueryAndParameters();
-  }
-
-  private dueQuery(query: DueQuery) {
-    const qb = this.rows
-      .createQueryBuilder('c')
-      .where(`c.status IN ('active', 'refresh_failing')`)
-      .andWhere('c.expires_at < :expiresBefore', { expiresBefore: query.expiresBefore })
-      .andWhere('c.next_attempt_at <= :now', { now: query.now })
-      .orderBy('c.expires_at', 'ASC')
-      .addOrderBy('c.id', 'ASC')
-      .limit(query.limit);
+    const params: unknown[] = [query.expiresBefore, query.now, query.limit];
+    let keyset = '';
     if (query.after) {
-      qb.andWhere('(c.expires_at, c.id) > (:afterExpiresAt, :afterId::uuid)', {
-        afterExpiresAt: query.after.expiresAt,
-        afterId: query.after.id,
-      });
+      params.push(query.after.expiresAt, query.after.id);
+      keyset = ' AND (c.expires_at, c.id) > ($4, $5::uuid)';
     }
-    return qb;
+    const sql =
+      `SELECT c.id, c.expires_at, c.next_attempt_at FROM connections c` +
+      ` WHERE c.status IN ('active', 'refresh_failing') AND c.expires_at < $1` +
+      ` AND c.next_attempt_at <= $2${keyset}` +
+      ` ORDER BY c.expires_at ASC, c.id ASC LIMIT $3`;
+    return [sql, params];
   }
 
   /** The soonest expiry among connections the broker keeps fresh, for the expiry gauge. */
   async soonestExpiry(): Promise<Date | null> {
-    const row = await this.rows
-      .createQueryBuilder('c')
-      .select('MIN(c.expires_at)', 'soonest')
-      .where(`c.status IN ('active', 'refresh_failing')`)
-      .getRawOne<{ soonest: Date | null }>();
-    return row?.soonest ?? null;
+    const rows = await this.rows.query<{ soonest: Date | null }[]>(
+      `SELECT MIN(expires_at) AS soonest FROM connections WHERE status IN ('active', 'refresh_failing')`,
+    );
+    return rows[0]?.soonest ?? null;
   }
 
   async findById(id: string): Promise<ConnectionEntity | null> {
-    return this.rows.findOne({ where: { id } });
+    const rows = await this.rows.query<ConnectionRow[]>(
+      `SELECT ${ROW_COLUMNS} FROM connections WHERE id = $1`,
+      [id],
+    );
+    return rows[0] ? this.rows.create(fromRow(rows[0])) : null;
   }
 
   /**
@@ -101,24 +107,18 @@ export class ConnectionLifecycleRepository {
    * Postgres already points at that version or a later one (a newer writer won the race).
    */
   async recordSuccess(id: string, success: RefreshSuccess): Promise<boolean> {
-    const result = await this.rows
-      .createQueryBuilder()
-      .update(ConnectionEntity)
-      .set({
-        status: 'active',
-        expiresAt: success.expiresAt,
-        scopes: success.scopes,
-        vaultVersion: success.vaultVersion,
-        lastRefreshedAt: success.refreshedAt,
-        refreshFailures: 0,
-        lastErrorCode: null,
-        nextAttemptAt: success.refreshedAt,
-      })
-      .where('id = :id', { id })
-      .andWhere('vault_version < :version', { version: success.vaultVersion })
-      .andWhere(`status IN ('active', 'refresh_failing')`)
-      .execute();
-    return (result.affected ?? 0) > 0;
+    const rows = await this.rows.query<{ n: number }[]>(
+      `WITH updated AS (
+         UPDATE connections
+            SET status = 'active', expires_at = $2, scopes = $3, vault_version = $4,
+                last_refreshed_at = $5, refresh_failures = 0, last_error_code = NULL,
+                next_attempt_at = $5, updated_at = now()
+          WHERE id = $1 AND vault_version < $4 AND status IN ('active', 'refresh_failing')
+          RETURNING 1)
+       SELECT count(*)::int AS n FROM updated`,
+      [id, success.expiresAt, success.scopes, success.vaultVersion, success.refreshedAt],
+    );
+    return (rows[0]?.n ?? 0) > 0;
   }
 
   /**
@@ -157,4 +157,53 @@ export class ConnectionLifecycleRepository {
       .limit(limit)
       .getMany();
   }
+}
+
+interface ConnectionRow {
+  id: string;
+  user_id: string;
+  provider: ConnectionEntity['provider'];
+  account_ref: string;
+  display_name: string | null;
+  status: ConnectionEntity['status'];
+  setup_status: ConnectionEntity['setupStatus'];
+  scopes: string[];
+  expires_at: Date | null;
+  last_refreshed_at: Date | null;
+  refresh_failures: number;
+  last_error_code: string | null;
+  next_attempt_at: Date;
+  metadata: Record<string, unknown>;
+  vault_path: string;
+  vault_version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const ROW_COLUMNS =
+  'id, user_id, provider, account_ref, display_name, status, setup_status, scopes, expires_at, ' +
+  'last_refreshed_at, refresh_failures, last_error_code, next_attempt_at, metadata, vault_path, ' +
+  'vault_version, created_at, updated_at';
+
+function fromRow(r: ConnectionRow): Partial<ConnectionEntity> {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    provider: r.provider,
+    accountRef: r.account_ref,
+    displayName: r.display_name,
+    status: r.status,
+    setupStatus: r.setup_status,
+    scopes: r.scopes,
+    expiresAt: r.expires_at,
+    lastRefreshedAt: r.last_refreshed_at,
+    refreshFailures: r.refresh_failures,
+    lastErrorCode: r.last_error_code,
+    nextAttemptAt: r.next_attempt_at,
+    metadata: r.metadata,
+    vaultPath: r.vault_path,
+    vaultVersion: r.vault_version,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
 }
