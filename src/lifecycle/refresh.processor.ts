@@ -20,6 +20,9 @@ type RefreshJobName = JobsOf<typeof QUEUES.refresh>['name'];
  * enqueues again when `next_attempt_at` comes, so the job itself completes either way. Only
  * infrastructure errors (Postgres, Redis, the secret store) fail the job.
  */
+/** Jobs in flight per provider-call slot (see RefreshService's upstream semaphore). */
+const JOBS_PER_UPSTREAM_SLOT = 8;
+
 @Injectable()
 export class RefreshProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RefreshProcessor.name);
@@ -40,7 +43,9 @@ export class RefreshProcessor implements OnApplicationBootstrap, OnApplicationSh
     this.worker = new Worker(QUEUES.refresh, (job: Job) => this.handle(job), {
       connection: this.queue.opts.connection,
       prefix: this.queue.opts.prefix,
-      concurrency: this.config.lifecycle.refreshConcurrency,
+      // More jobs than provider calls: RefreshService lets REFRESH_CONCURRENCY of them call the
+      // provider at once, and the others do their local I/O meanwhile.
+      concurrency: this.config.lifecycle.refreshConcurrency * JOBS_PER_UPSTREAM_SLOT,
     });
     this.worker.on('error', (err) => this.logger.error({ err }, 'refresh worker error'));
     this.worker.on('failed', (job, err) =>

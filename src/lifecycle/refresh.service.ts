@@ -14,9 +14,10 @@ import {
   SecretValue,
 } from '../secrets/secret-store';
 import { LifecycleMetrics, type RefreshOutcomeLabel } from './lifecycle-metrics';
-import { LockService } from './redis-lock';
+import { type HeldLock, LockService } from './redis-lock';
 import { RefreshAuditLog } from './refresh-audit-log';
 import { backoffMs, isInWindow } from './refresh-timing';
+import { Semaphore } from './semaphore';
 import { TokenCache } from './token-cache';
 
 /** Longest a provider call may take before it counts as a transient `timeout`. */
@@ -81,7 +82,15 @@ export class RefreshService {
     @Optional() private readonly auditLog?: RefreshAuditLog,
   ) {
     this.windowSeconds = config.lifecycle.refreshWindowSeconds;
+    this.upstream = new Semaphore(config.lifecycle.refreshConcurrency);
   }
+
+  /**
+   * REFRESH_CONCURRENCY caps the provider calls this process makes at once. Jobs may be more (the
+   * refresh processor runs several per slot) so that their Postgres, Vault and Redis work overlaps
+   * the provider's latency instead of adding to it.
+   */
+  private readonly upstream: Semaphore;
 
   refresh(connectionId: string, request: RefreshRequest): Promise<RefreshOutcome> {
     return this.join(connectionId, request, new Date());
@@ -120,7 +129,7 @@ export class RefreshService {
       const lock = await this.locks.acquire(key, REFRESH_LOCK_TTL_MS);
       if (lock) {
         try {
-          return await this.underLock(connectionId, request, requestedAt);
+          return await this.underLock(connectionId, request, requestedAt, lock);
         } finally {
           await lock.release().catch((err: unknown) => {
             this.logger.warn({ err, connection_id: connectionId }, 'refresh lock release failed');
@@ -162,6 +171,7 @@ export class RefreshService {
     connectionId: string,
     request: RefreshRequest,
     requestedAt: Date,
+    lock: HeldLock,
   ): Promise<RefreshOutcome> {
     const row = await this.connections.findById(connectionId);
     if (!row) throw new BrokerError('not_found', 'No such connection');
@@ -203,7 +213,18 @@ export class RefreshService {
 
     let grant: TokenGrant;
     try {
-      grant = await withTimeout(driver.refresh(row, secret.reveal()), PROVIDER_CALL_TIMEOUT_MS);
+      grant = await this.upstream.run(async () => {
+        // Waiting for a slot may have eaten into the lock's TTL: renew it so the lock outlives
+        // the provider call, or give up before calling if another holder could exist by now.
+        if (!(await lock.extend(REFRESH_LOCK_TTL_MS))) {
+          throw new ProviderError(
+            'transient',
+            'lock_lost',
+            'The refresh lock expired before the call',
+          );
+        }
+        return withTimeout(driver.refresh(row, secret.reveal()), PROVIDER_CALL_TIMEOUT_MS);
+      });
     } catch (err) {
       const failure =
         err instanceof ProviderError

@@ -119,7 +119,9 @@ class FakeDriver implements CredentialProvider {
 describe('RefreshService (single-flight, failures, CAS)', () => {
   const prefix = `cbk_unit_refresh_${randomBytes(4).toString('hex')}:`;
   let redis: Redis;
-  const config = { lifecycle: { refreshWindowSeconds: 300 } } as unknown as AppConfig;
+  const config = {
+    lifecycle: { refreshWindowSeconds: 300, refreshConcurrency: 10 },
+  } as unknown as AppConfig;
   let connections: MemoryConnections;
   let secrets: MemorySecrets;
   let driver: FakeDriver;
