@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
+import { ConnectionChanges } from './connection-changes';
 import { type Caller, callerActor } from '../auth/caller';
 import { BrokerError } from '../common/error-codes';
 import { type ConnectionEntity } from '../database/entities';
@@ -52,6 +53,7 @@ export class ConnectionWriter {
     private readonly connections: ConnectionsRepository,
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
     private readonly audit: AuditService,
+    private readonly changes: ConnectionChanges,
   ) {}
 
   async connect(input: ConnectInput): Promise<{ connection: ConnectionEntity; created: boolean }> {
@@ -144,6 +146,7 @@ export class ConnectionWriter {
       vaultPath: ref.path,
       vaultVersion: ref.version,
     });
+    await this.changes.publish(existing.id);
     const connection = await this.connections.findById(existing.id);
     return connection ? { connection, created: false } : null;
   }

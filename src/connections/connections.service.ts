@@ -7,6 +7,7 @@ import { ConnectionsRepository } from '../database/repositories/connections.repo
 import { ProviderError } from '../providers/provider';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { SECRET_STORE, type SecretStore, SecretStoreError } from '../secrets/secret-store';
+import { ConnectionChanges } from './connection-changes';
 import { secretPathFor, setupSecretPathFor } from './connection-writer';
 import { type ConnectionView, presentConnection } from './connection.presenter';
 import { type ListConnectionsQuery, encodeCursor, isUuid } from './connections.schemas';
@@ -23,6 +24,7 @@ export class ConnectionsService {
     private readonly providers: ProviderRegistry,
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
     private readonly audit: AuditService,
+    private readonly changes: ConnectionChanges,
   ) {}
 
   async list(
@@ -94,6 +96,7 @@ export class ConnectionsService {
       throw storeUnavailable(err);
     });
     await this.connections.update(connection.id, { status: 'revoked' });
+    await this.changes.publish(connection.id);
     await this.audit.record({
       ...actor,
       action: 'connection.deleted',

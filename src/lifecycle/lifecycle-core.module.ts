@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ConnectionStoreModule } from '../connections/connection-store.module';
 import { ConnectionLifecycleRepository } from '../database/repositories/connection-lifecycle.repository';
 import { ProviderRegistryModule } from '../providers/provider-registry.module';
 import { LifecycleMetrics } from './lifecycle-metrics';
@@ -9,7 +10,7 @@ import { TokenCache } from './token-cache';
 
 /** The single-flight refresh and what it stands on, shared by the api and the worker. */
 @Module({
-  imports: [ProviderRegistryModule],
+  imports: [ProviderRegistryModule, ConnectionStoreModule],
   providers: [
     ConnectionLifecycleRepository,
     LockService,

@@ -1,3 +1,5 @@
+import { ConnectionStoreModule } from '../connections/connection-store.module';
+import { ConnectionRowCache } from './connection-row-cache';
 import { Module } from '@nestjs/common';
 import { ConnectionsModule } from '../connections/connections.module';
 import { ProviderRegistryModule } from '../providers/provider-registry.module';
@@ -10,8 +12,8 @@ import { TokenService } from './token.service';
 
 /** The api side of the token lifecycle: token reads and manual refreshes. */
 @Module({
-  imports: [LifecycleCoreModule, ConnectionsModule, ProviderRegistryModule],
+  imports: [LifecycleCoreModule, ConnectionsModule, ConnectionStoreModule, ProviderRegistryModule],
   controllers: [TokenController, TailscaleRefreshController],
-  providers: [TokenService, TokenReadAudit, RefreshRateLimit],
+  providers: [TokenService, TokenReadAudit, RefreshRateLimit, ConnectionRowCache],
 })
 export class LifecycleModule {}

@@ -17,6 +17,7 @@ import { LifecycleMetrics, type RefreshOutcomeLabel } from './lifecycle-metrics'
 import { type HeldLock, LockService } from './redis-lock';
 import { RefreshAuditLog } from './refresh-audit-log';
 import { backoffMs, isInWindow } from './refresh-timing';
+import { ConnectionChanges } from '../connections/connection-changes';
 import { Semaphore } from './semaphore';
 import { TokenCache } from './token-cache';
 
@@ -78,6 +79,7 @@ export class RefreshService {
     private readonly cache: TokenCache,
     private readonly metrics: LifecycleMetrics,
     private readonly audit: AuditService,
+    private readonly changes: ConnectionChanges,
     /** Batches success audits; without it (unit tests) each goes through AuditService. */
     @Optional() private readonly auditLog?: RefreshAuditLog,
   ) {
@@ -278,6 +280,7 @@ export class RefreshService {
       refreshedAt: new Date(),
     };
     const recorded = await this.connections.recordSuccess(row.id, success);
+    await this.changes.publish(row.id);
     this.cache.set(new SecretValue(ref, grant.secret));
     this.cache.dropOlder(ref.path, ref.version);
     finish('success', 'ok');
@@ -335,6 +338,7 @@ export class RefreshService {
       errorCode: reason,
       nextAttemptAt: new Date(Date.now() + pause),
     });
+    await this.changes.publish(row.id);
     await this.audit.record({
       ...(request.actor ?? { actorType: 'system', actorId: 'refresh' }),
       action: 'connection.refresh',

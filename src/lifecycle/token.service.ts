@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { type Caller, callerActor } from '../auth/caller';
+import { type Caller, actingUserId, callerActor } from '../auth/caller';
 import { BrokerError } from '../common/error-codes';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { ConnectionsService } from '../connections/connections.service';
@@ -8,6 +8,7 @@ import { SECRET_STORE, type SecretStore, type SecretValue } from '../secrets/sec
 import { LifecycleMetrics, type TokenReadOutcome } from './lifecycle-metrics';
 import { RefreshService } from './refresh.service';
 import { isInWindow, isServable } from './refresh-timing';
+import { ConnectionRowCache } from './connection-row-cache';
 import { TokenCache } from './token-cache';
 import { TokenReadAudit } from './token-read-audit';
 
@@ -35,6 +36,7 @@ export class TokenService {
     private readonly refresher: RefreshService,
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
     private readonly cache: TokenCache,
+    private readonly rowCache: ConnectionRowCache,
     private readonly metrics: LifecycleMetrics,
     private readonly readAudit: TokenReadAudit,
   ) {
@@ -42,7 +44,7 @@ export class TokenService {
   }
 
   async read(caller: Caller, id: string, requestId?: string): Promise<TokenView> {
-    const found = await this.connections.findOwned(caller, id);
+    const found = await this.ownedRow(caller, id);
     let outcome: TokenReadOutcome = 'error';
     try {
       const { connection, refreshed } = await this.current(found, caller, requestId);
@@ -67,6 +69,16 @@ export class TokenService {
     } finally {
       this.metrics.tokenReads.inc({ provider: found.provider, outcome });
     }
+  }
+
+  /** The caller's connection, from the per-process row cache when it holds it (see ConnectionRowCache). */
+  private async ownedRow(caller: Caller, id: string): Promise<ConnectionEntity> {
+    const cached = this.rowCache.get(id);
+    const user = actingUserId(caller);
+    if (cached && (user === undefined || cached.userId === user)) return cached;
+    const row = await this.connections.findOwned(caller, id);
+    this.rowCache.set(row);
+    return row;
   }
 
   /** The connection whose token to serve, refreshed first when it is inside the window. */

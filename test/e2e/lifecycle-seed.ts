@@ -1,5 +1,6 @@
 import { ConnectionEntity } from '../../src/database/entities';
-import { type BrokerHarness } from '../support/broker';
+import { Redis } from 'ioredis';
+import { type BrokerHarness, REDIS_URL } from '../support/broker';
 import { seedConnections } from '../support/seed';
 import { type FakeGoogle } from '../fakes/google/fake-google';
 
@@ -82,6 +83,13 @@ export async function setRow(
   changes: Partial<Pick<ConnectionEntity, 'expiresAt' | 'nextAttemptAt' | 'status'>>,
 ): Promise<void> {
   await broker.dataSource.getRepository(ConnectionEntity).update({ id }, changes);
+  // Like every writer of a connection row, tell the api's row caches (ConnectionChanges).
+  const redis = new Redis(REDIS_URL);
+  try {
+    await redis.publish(`${broker.redisPrefix}:connection-changes`, id);
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /** Polls `check` every 100 ms until it holds or `timeoutMs` passes. */

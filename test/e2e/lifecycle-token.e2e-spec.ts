@@ -374,4 +374,44 @@ describe('token lifecycle: reads and manual refresh (e2e)', () => {
       for (const place of places) expect(place).not.toContain(secret);
     }
   });
+
+  it('a row cached by one api replica is dropped when another revokes or refreshes it', async () => {
+    const seeded = await seedGcpConnection(broker, google, {
+      userId: 'alice',
+      expiresInSeconds: 3600,
+    });
+    const id = seeded.connection.id;
+    const other = await broker.startApi();
+    try {
+      const read = (base?: string) =>
+        broker.request(`/connections/${id}/token`, { token: alice, base });
+      // Replica A (broker.url) reads and caches the row.
+      expect(((await read()).body as TokenBody).access_token).toBe(seeded.accessToken);
+      // Replica B refreshes: A serves the new token on its next read, not the cached row's.
+      const forced = await broker.request(`/connections/${id}/refresh`, {
+        method: 'POST',
+        token: alice,
+        base: other.url,
+      });
+      expect(forced.status).toBe(200);
+      const fresh = google.grants.issued.access.at(-1);
+      expect(fresh).not.toBe(seeded.accessToken);
+      expect(
+        await eventually(
+          async () => ((await read()).body as TokenBody).access_token === fresh,
+          500,
+        ),
+      ).toBe(true);
+      // Replica B revokes: A answers 404 from then on.
+      const deleted = await broker.request(`/connections/${id}`, {
+        method: 'DELETE',
+        token: alice,
+        base: other.url,
+      });
+      expect(deleted.status).toBe(204);
+      expect(await eventually(async () => (await read()).status === 404, 500)).toBe(true);
+    } finally {
+      await other.stop();
+    }
+  });
 });

@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { type AuditInput, type AuditService } from '../../../src/audit/audit.service';
 import { BrokerError } from '../../../src/common/error-codes';
 import { type AppConfig } from '../../../src/config/config';
+import { type ConnectionChanges } from '../../../src/connections/connection-changes';
 import { ConnectionEntity } from '../../../src/database/entities';
 import {
   type ConnectionLifecycleRepository,
@@ -126,6 +127,7 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
   let secrets: MemorySecrets;
   let driver: FakeDriver;
   let audits: AuditInput[];
+  let published: string[];
 
   beforeAll(() => {
     redis = new Redis(REDIS_URL, { keyPrefix: prefix });
@@ -142,6 +144,7 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
     secrets = new MemorySecrets();
     driver = new FakeDriver();
     audits = [];
+    published = [];
   });
 
   /** A separate service instance: another process as far as in-process sharing goes. */
@@ -155,6 +158,7 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
       new TokenCache(),
       new LifecycleMetrics(new MetricsService()),
       { record: async (a: AuditInput) => void audits.push(a) } as unknown as AuditService,
+      { publish: async (id: string) => void published.push(id) } as unknown as ConnectionChanges,
     );
   }
 
@@ -193,6 +197,8 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
     expect(outcomes.filter((o) => o.kind === 'fresh')).toHaveLength(20);
     expect(new Set(outcomes.map((o) => o.connection.vaultVersion))).toEqual(new Set([2]));
     expect(secrets.versions.get(row.vaultPath)).toHaveLength(2);
+    // Every process's row cache hears of the change once.
+    expect(published).toEqual([row.id]);
   });
 
   it('does not call upstream when the re-read row is already outside the window', async () => {
