@@ -1,3 +1,4 @@
+import { BrokerError } from '../common/error-codes';
 import { type ApiKeyScope } from '../database/enums';
 
 /** Who is calling. Set on the request by the global auth guard; read with `@CurrentCaller()`. */
@@ -26,6 +27,16 @@ export function actingUserId(caller: Caller): string | undefined {
     case 'admin_basic':
       return undefined;
   }
+}
+
+/**
+ * The user a user-scoped route (login, connect) acts for. @ActsForUser() already makes API keys
+ * name one; only an admin Basic session can arrive without a user, and it may not act for one.
+ */
+export function requireActingUser(caller: Caller): string {
+  const userId = actingUserId(caller);
+  if (userId === undefined) throw new BrokerError('forbidden', 'This route acts for one user');
+  return userId;
 }
 
 /** For audit rows. */

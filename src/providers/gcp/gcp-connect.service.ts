@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { type Caller, actingUserId } from '../../auth/caller';
+import { type Caller, requireActingUser } from '../../auth/caller';
 import { BrokerError } from '../../common/error-codes';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { ConnectionWriter } from '../../connections/connection-writer';
@@ -63,9 +63,7 @@ export class GcpConnectService {
     redirectTo: string | undefined,
   ): Promise<{ login_url: string; state_expires_at: string }> {
     this.assertEnabled();
-    const userId = actingUserId(caller);
-    // @ActsForUser() makes API keys name a user; only an admin session could get here without one.
-    if (userId === undefined) throw new BrokerError('forbidden', 'a login is made for one user');
+    const userId = requireActingUser(caller);
     const target = this.states.resolveRedirect(redirectTo);
     const { state, codeChallenge, expiresAt } = await this.states.create({
       provider: 'gcp',

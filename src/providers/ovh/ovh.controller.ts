@@ -1,7 +1,7 @@
 import { Body, Controller, Inject, Query, Req } from '@nestjs/common';
 import { ApiBody, ApiTags } from '@nestjs/swagger';
 import { type FastifyRequest } from 'fastify';
-import { type Caller, actingUserId } from '../../auth/caller';
+import { type Caller, requireActingUser } from '../../auth/caller';
 import { CurrentCaller } from '../../auth/decorators';
 import { BrokerError } from '../../common/error-codes';
 import { ZodPipe } from '../../common/zod-pipe';
@@ -38,8 +38,7 @@ export class OvhController {
     @CurrentCaller() caller: Caller,
     @Body(new ZodPipe(ovhLoginBody)) body: OvhLoginBody,
   ): Promise<{ login_url: string; state_expires_at: string }> {
-    const userId = actingUserId(caller);
-    if (userId === undefined) throw new BrokerError('forbidden', 'a login is made for one user');
+    const userId = requireActingUser(caller);
     return this.connect.startLogin(userId, body.region, body.redirect_to);
   }
 

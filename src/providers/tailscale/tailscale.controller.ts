@@ -9,9 +9,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
-import { type Caller, actingUserId } from '../../auth/caller';
+import { type Caller, requireActingUser } from '../../auth/caller';
 import { ActsForUser, CurrentCaller } from '../../auth/decorators';
-import { BrokerError } from '../../common/error-codes';
 import { LoginRateLimit } from '../../common/rate-limit';
 import { ZodPipe } from '../../common/zod-pipe';
 import { type ConnectionView, presentConnection } from '../../connections/connection.presenter';
@@ -64,8 +63,7 @@ export class TailscaleController {
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ConnectionView> {
-    const userId = actingUserId(caller);
-    if (userId === undefined) throw new BrokerError('forbidden', 'This route acts for a user');
+    const userId = requireActingUser(caller);
     const { connection, created } = await this.connections.connect(userId, body, caller, req.id);
     void reply.status(created ? 201 : 200);
     return presentConnection(connection);
