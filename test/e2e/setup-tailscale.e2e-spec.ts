@@ -5,7 +5,7 @@ import {
   type FakeTailscale,
   startFakeTailscale,
 } from '../fakes/tailscale/fake-tailscale';
-import { BrokerHarness } from '../support/broker';
+import { BrokerHarness, NO_LEAKS, leaksIn } from '../support/broker';
 
 interface Connection {
   id: string;
@@ -146,16 +146,8 @@ describe('Tailscale setup (e2e)', () => {
     const secrets = [FULL.secret, OWNED.secret, ...ts.issuedTokens, ...keyForms, ...sshForms];
     expect(keyForms.length).toBeGreaterThan(0);
     expect(sshForms.length).toBeGreaterThan(0);
-    const places = {
-      postgres: await broker.dumpDatabase(),
-      redis: await broker.dumpRedis(),
-      logs: broker.logs(),
-      responses: responses.join('\n'),
-    };
-    for (const [where, text] of Object.entries(places)) {
-      const leaked = secrets.filter((s) => text.includes(s));
-      expect([where, leaked]).toEqual([where, []]);
-    }
+    const places = await broker.placesOutsideVault(responses);
+    expect(leaksIn(places, secrets)).toEqual(NO_LEAKS);
     expect(places.redis).toContain('tailscale.setup'); // the search does see the jobs
     expect(places.postgres).toContain('ssh-ed25519 '); // and the connection's metadata
   }

@@ -16,6 +16,30 @@ export const JWT_ISSUER = 'https://auth.test.example';
 export const JWT_AUDIENCE = 'credential-broker';
 export const FRONTEND_URL = 'http://frontend.test.example';
 
+/** A type, not an interface, so it stays assignable to `Record<string, string>`. */
+export type SecretPlaces = {
+  postgres: string;
+  redis: string;
+  logs: string;
+  responses: string;
+};
+
+/** Which of `secrets` each place contains; every list empty means nothing leaked. */
+export function leaksIn(
+  places: SecretPlaces,
+  secrets: string[],
+): Record<keyof SecretPlaces, string[]> {
+  const found = (text: string) => secrets.filter((secret) => text.includes(secret));
+  return {
+    postgres: found(places.postgres),
+    redis: found(places.redis),
+    logs: found(places.logs),
+    responses: found(places.responses),
+  };
+}
+
+export const NO_LEAKS = { postgres: [], redis: [], logs: [], responses: [] };
+
 export interface BrokerOptions {
   store?: 'vault' | 'local';
   /** Extra or overriding environment for the api process. */
@@ -185,6 +209,19 @@ export class BrokerHarness {
     } finally {
       redis.disconnect();
     }
+  }
+
+  /**
+   * Every place a secret must never reach, as text: Postgres (every table), Redis (everything
+   * under this broker's prefix), the processes' logs, and the API answers a test collected.
+   */
+  async placesOutsideVault(answers: string[]): Promise<SecretPlaces> {
+    return {
+      postgres: await this.dumpDatabase(),
+      redis: await this.dumpRedis(),
+      logs: this.logs(),
+      responses: answers.join('\n'),
+    };
   }
 
   /** All output of every process this harness started. */

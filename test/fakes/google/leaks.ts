@@ -12,12 +12,7 @@ export async function findLeaks(
   google: FakeGoogle,
   answers: string[],
 ): Promise<string[]> {
-  const places: Record<string, string> = {
-    postgres: await broker.dumpDatabase(),
-    logs: broker.logs(),
-    redis: await broker.dumpRedis(),
-    answers: answers.join('\n'),
-  };
+  const places = await broker.placesOutsideVault(answers);
   const vault = JSON.stringify(broker.vault.values());
   const { access, refresh, id, codes } = google.grants.issued;
   const verifiers = google.calls.map((c) => c.form.code_verifier).filter(Boolean);
