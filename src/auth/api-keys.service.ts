@@ -57,15 +57,16 @@ export function apiKeyCaller(key: ApiKeyEntity, onBehalfOf?: string): Caller {
   };
 }
 
-const VIEW_COLUMNS = [
-  'id',
-  'name',
-  'prefix',
-  'scopes',
-  'createdAt',
-  'lastUsedAt',
-  'revokedAt',
-] as const satisfies readonly (keyof ApiKeyView & keyof ApiKeyEntity)[];
+/** The columns a view needs: never `keyHash`. */
+const VIEW_SELECT = {
+  id: true,
+  name: true,
+  prefix: true,
+  scopes: true,
+  createdAt: true,
+  lastUsedAt: true,
+  revokedAt: true,
+} as const satisfies Partial<Record<keyof ApiKeyView & keyof ApiKeyEntity, true>>;
 
 function toView(row: ApiKeyEntity): ApiKeyView {
   return {
@@ -123,7 +124,7 @@ export class ApiKeysService {
 
   async list(): Promise<ApiKeyView[]> {
     const rows = await this.keys.find({
-      select: [...VIEW_COLUMNS],
+      select: VIEW_SELECT,
       order: { createdAt: 'ASC', id: 'ASC' },
     });
     return rows.map(toView);
@@ -132,7 +133,7 @@ export class ApiKeysService {
   /** By id, or by display prefix when that names exactly one key. Revoking twice is harmless. */
   async revoke(idOrPrefix: string): Promise<RevokeResult> {
     const where = UUID_PATTERN.test(idOrPrefix) ? { id: idOrPrefix } : { prefix: idOrPrefix };
-    const matches = await this.keys.find({ select: [...VIEW_COLUMNS], where, take: 2 });
+    const matches = await this.keys.find({ select: VIEW_SELECT, where, take: 2 });
     if (matches.length === 0) return { outcome: 'not_found' };
     if (matches.length > 1) return { outcome: 'ambiguous' };
     const row = matches[0];

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { type ZodIssue } from 'zod';
+import { type z } from 'zod';
+import { isMissing } from '../common/zod-issues';
 import { SECRET_VARIABLES, crossFieldProblems, envSchema, type Env } from './env.schema';
 
 export type SecretStoreKind = 'vault' | 'local';
@@ -130,9 +131,9 @@ function resolveFiles(raw: RawEnv, problems: string[]): RawEnv {
   return out;
 }
 
-function describe(issue: ZodIssue): string {
+function describe(issue: z.core.$ZodIssue, input: unknown): string {
   const name = issue.path.join('.') || '(environment)';
-  if (issue.code === 'invalid_type' && issue.received === 'undefined') return `${name} is required`;
+  if (isMissing(issue, input)) return `${name} is required`;
   return `${name} ${issue.message}`;
 }
 
@@ -140,7 +141,8 @@ export function loadConfig(raw: RawEnv = process.env): AppConfig {
   const problems: string[] = [];
   const resolved = resolveFiles(raw, problems);
   const parsed = envSchema.safeParse(resolved);
-  if (!parsed.success) problems.push(...parsed.error.issues.map(describe));
+  if (!parsed.success)
+    problems.push(...parsed.error.issues.map((issue) => describe(issue, resolved)));
   problems.push(...crossFieldProblems(resolved));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   return toAppConfig(parsed.data);

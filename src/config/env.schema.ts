@@ -50,24 +50,24 @@ export const SECRET_VARIABLES = [
 
 export const envSchema = z
   .object({
-    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-    PORT: int(1, 65535).default('3000'),
-    WORKER_HEALTH_PORT: int(1, 65535).default('3001'),
-    HOST: z.string().min(1).default('0.0.0.0'),
+    NODE_ENV: z.enum(['development', 'production', 'test']).prefault('development'),
+    PORT: int(1, 65535).prefault('3000'),
+    WORKER_HEALTH_PORT: int(1, 65535).prefault('3001'),
+    HOST: z.string().min(1).prefault('0.0.0.0'),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-      .default('info'),
+      .prefault('info'),
     PUBLIC_URL: httpUrl,
     FRONTEND_URL: httpUrl,
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL'),
-    MIGRATIONS_RUN: bool.default('false'),
+    MIGRATIONS_RUN: bool.prefault('false'),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
     REDIS_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9:_-]{1,64}$/)
-      .default('cbk'),
-    BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).default('65536'),
-    SHUTDOWN_TIMEOUT_SECONDS: int(1, 600).default('25'),
+      .prefault('cbk'),
+    BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).prefault('65536'),
+    SHUTDOWN_TIMEOUT_SECONDS: int(1, 600).prefault('25'),
 
     SECRET_STORE: z.enum(['vault', 'local']).optional(),
     VAULT_ADDR: httpUrl.optional(),
@@ -77,21 +77,21 @@ export const envSchema = z
     VAULT_APPROLE_MOUNT: z
       .string()
       .regex(/^[A-Za-z0-9_-]+$/)
-      .default('approle'),
+      .prefault('approle'),
     VAULT_NAMESPACE: nonEmpty.optional(),
     VAULT_KV_MOUNT: z
       .string()
       .regex(/^[A-Za-z0-9_-]+$/, 'must be a mount name')
-      .default('secret'),
+      .prefault('secret'),
     VAULT_PATH_PREFIX: z
       .string()
       .regex(
         /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/,
         'must be a path like a/b, without slashes at the ends',
       )
-      .default('credential-broker'),
+      .prefault('credential-broker'),
     VAULT_CA_CERT: nonEmpty.optional(),
-    VAULT_TIMEOUT_MS: int(100, 120_000).default('5000'),
+    VAULT_TIMEOUT_MS: int(100, 120_000).prefault('5000'),
     LOCAL_SECRET_KEY: z
       .string()
       .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes, base64-encoded')
@@ -108,66 +108,66 @@ export const envSchema = z
       .optional(),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 
-    STATE_TTL_SECONDS: int(30, 3600).default('600'),
-    REFRESH_WINDOW_SECONDS: int(0, 86_400).default('300'),
-    REFRESH_INTERVAL_SECONDS: int(1, 3600).default('30'),
-    REFRESH_CONCURRENCY: int(1, 1000).default('10'),
-    RATE_LIMIT_LOGIN_PER_MINUTE: int(1, 100_000).default('20'),
+    STATE_TTL_SECONDS: int(30, 3600).prefault('600'),
+    REFRESH_WINDOW_SECONDS: int(0, 86_400).prefault('300'),
+    REFRESH_INTERVAL_SECONDS: int(1, 3600).prefault('30'),
+    REFRESH_CONCURRENCY: int(1, 1000).prefault('10'),
+    RATE_LIMIT_LOGIN_PER_MINUTE: int(1, 100_000).prefault('20'),
 
     GCP_CLIENT_ID: nonEmpty.optional(),
     GCP_CLIENT_SECRET: nonEmpty.optional(),
-    GCP_AUTH_URL: httpUrl.default('https://accounts.google.com/o/oauth2/v2/auth'),
-    GCP_TOKEN_URL: httpUrl.default('https://oauth2.googleapis.com/token'),
-    GCP_REVOKE_URL: httpUrl.default('https://oauth2.googleapis.com/revoke'),
-    GCP_USERINFO_URL: httpUrl.default('https://openidconnect.googleapis.com/v1/userinfo'),
+    GCP_AUTH_URL: httpUrl.prefault('https://accounts.google.com/o/oauth2/v2/auth'),
+    GCP_TOKEN_URL: httpUrl.prefault('https://oauth2.googleapis.com/token'),
+    GCP_REVOKE_URL: httpUrl.prefault('https://oauth2.googleapis.com/revoke'),
+    GCP_USERINFO_URL: httpUrl.prefault('https://openidconnect.googleapis.com/v1/userinfo'),
     GCP_API_ROOT_URL: httpUrl.optional(),
     GCP_CLOUDRESOURCEMANAGER_ROOT_URL: httpUrl.optional(),
     GCP_CLOUDBILLING_ROOT_URL: httpUrl.optional(),
     GCP_SERVICEUSAGE_ROOT_URL: httpUrl.optional(),
     GCP_IAM_ROOT_URL: httpUrl.optional(),
     GCP_IAMCREDENTIALS_ROOT_URL: httpUrl.optional(),
-    GCP_EXTRA_SCOPES: list.default(''),
-    GCP_REQUIRED_APIS: list.default(
+    GCP_EXTRA_SCOPES: list.prefault(''),
+    GCP_REQUIRED_APIS: list.prefault(
       'cloudresourcemanager.googleapis.com,serviceusage.googleapis.com,iam.googleapis.com,iamcredentials.googleapis.com,cloudbilling.googleapis.com,compute.googleapis.com',
     ),
-    GCP_SETUP_MAX_PROJECTS: int(1, 1000).default('5'),
+    GCP_SETUP_MAX_PROJECTS: int(1, 1000).prefault('5'),
     GCP_ROOT_PROJECT: nonEmpty.optional(),
-    GCP_SA_ROLES_RW: list.default('roles/editor'),
-    GCP_SA_ROLES_RO: list.default('roles/viewer'),
-    GCP_SETUP_OPERATION_TIMEOUT_SECONDS: int(1, 3600).default('300'),
-    GCP_SETUP_POLL_MS: int(10, 60_000).default('2000'),
-    GCP_SETUP_PROPAGATION_TIMEOUT_SECONDS: int(1, 3600).default('120'),
-    GCP_SETUP_RETRY_BASE_MS: int(10, 60_000).default('1000'),
+    GCP_SA_ROLES_RW: list.prefault('roles/editor'),
+    GCP_SA_ROLES_RO: list.prefault('roles/viewer'),
+    GCP_SETUP_OPERATION_TIMEOUT_SECONDS: int(1, 3600).prefault('300'),
+    GCP_SETUP_POLL_MS: int(10, 60_000).prefault('2000'),
+    GCP_SETUP_PROPAGATION_TIMEOUT_SECONDS: int(1, 3600).prefault('120'),
+    GCP_SETUP_RETRY_BASE_MS: int(10, 60_000).prefault('1000'),
 
-    SETUP_CONCURRENCY: int(1, 100).default('2'),
-    SETUP_JOB_ATTEMPTS: int(1, 100).default('5'),
-    SETUP_JOB_BACKOFF_MS: int(10, 3_600_000).default('10000'),
-    SETUP_JOB_LOCK_MS: int(1000, 3_600_000).default('30000'),
-    SETUP_JOB_STALLED_INTERVAL_MS: int(500, 3_600_000).default('30000'),
-    SETUP_JOB_MAX_STALLED: int(0, 100).default('2'),
+    SETUP_CONCURRENCY: int(1, 100).prefault('2'),
+    SETUP_JOB_ATTEMPTS: int(1, 100).prefault('5'),
+    SETUP_JOB_BACKOFF_MS: int(10, 3_600_000).prefault('10000'),
+    SETUP_JOB_LOCK_MS: int(1000, 3_600_000).prefault('30000'),
+    SETUP_JOB_STALLED_INTERVAL_MS: int(500, 3_600_000).prefault('30000'),
+    SETUP_JOB_MAX_STALLED: int(0, 100).prefault('2'),
 
-    AZURE_AUTHORITY_HOST: httpUrl.default('https://login.microsoftonline.com'),
-    AZURE_ARM_ENDPOINT: httpUrl.default('https://management.azure.com'),
-    AZURE_ARM_SCOPE: nonEmpty.default('https://management.azure.com/.default'),
+    AZURE_AUTHORITY_HOST: httpUrl.prefault('https://login.microsoftonline.com'),
+    AZURE_ARM_ENDPOINT: httpUrl.prefault('https://management.azure.com'),
+    AZURE_ARM_SCOPE: nonEmpty.prefault('https://management.azure.com/.default'),
 
-    TAILSCALE_API_URL: httpUrl.default('https://api.tailscale.com'),
+    TAILSCALE_API_URL: httpUrl.prefault('https://api.tailscale.com'),
     TAILSCALE_TAG: z
       .string()
       .regex(/^tag:[A-Za-z0-9-]+$/, 'must look like tag:name')
-      .default('tag:broker'),
+      .prefault('tag:broker'),
 
     OVH_EU_CLIENT_ID: nonEmpty.optional(),
     OVH_EU_CLIENT_SECRET: nonEmpty.optional(),
-    OVH_EU_AUTH_URL: httpUrl.default('https://www.ovh.com/auth/oauth2'),
-    OVH_EU_API_URL: httpUrl.default('https://eu.api.ovh.com/1.0'),
+    OVH_EU_AUTH_URL: httpUrl.prefault('https://www.ovh.com/auth/oauth2'),
+    OVH_EU_API_URL: httpUrl.prefault('https://eu.api.ovh.com/1.0'),
     OVH_CA_CLIENT_ID: nonEmpty.optional(),
     OVH_CA_CLIENT_SECRET: nonEmpty.optional(),
-    OVH_CA_AUTH_URL: httpUrl.default('https://ca.ovh.com/auth/oauth2'),
-    OVH_CA_API_URL: httpUrl.default('https://ca.api.ovh.com/1.0'),
+    OVH_CA_AUTH_URL: httpUrl.prefault('https://ca.ovh.com/auth/oauth2'),
+    OVH_CA_API_URL: httpUrl.prefault('https://ca.api.ovh.com/1.0'),
     OVH_US_CLIENT_ID: nonEmpty.optional(),
     OVH_US_CLIENT_SECRET: nonEmpty.optional(),
-    OVH_US_AUTH_URL: httpUrl.default('https://us.ovhcloud.com/auth/oauth2'),
-    OVH_US_API_URL: httpUrl.default('https://api.us.ovhcloud.com/1.0'),
+    OVH_US_AUTH_URL: httpUrl.prefault('https://us.ovhcloud.com/auth/oauth2'),
+    OVH_US_API_URL: httpUrl.prefault('https://api.us.ovhcloud.com/1.0'),
   })
   .strip();
 

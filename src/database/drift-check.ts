@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const dataSource = createDataSource(url.toString());
-  let drift: string[] = [];
+  let drift: string[];
   try {
     await dataSource.initialize();
     const applied = await runMigrations(dataSource);

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
-import { type SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { type SchemaObject } from '@nestjs/swagger';
 import { ERROR_CODES } from '../common/error-codes';
 import { CONNECTION_STATUSES, PROVIDERS, SETUP_STATUSES } from '../database/enums';
 

@@ -1,4 +1,4 @@
-import { type RedisOptions } from 'ioredis';
+import { type RedisOptions } from 'bullmq';
 
 /** ioredis options from a redis:// or rediss:// URL, for libraries (BullMQ) that take options. */
 export function redisOptionsFromUrl(url: string): RedisOptions {

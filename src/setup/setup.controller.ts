@@ -7,7 +7,7 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { type SchemaObject } from '@nestjs/swagger/dist/interfaces/open-api-spec.interface';
+import { type SchemaObject } from '@nestjs/swagger';
 import { type FastifyRequest } from 'fastify';
 import { type Caller } from '../auth/caller';
 import { CurrentCaller } from '../auth/decorators';

@@ -199,7 +199,7 @@ export class BrokerHarness {
               : type === 'list'
                 ? JSON.stringify(await redis.lrange(key, 0, -1))
                 : type === 'zset'
-                  ? JSON.stringify(await redis.zrange(key, 0, -1))
+                  ? JSON.stringify(await redis.zrange(key, '0', '-1'))
                   : type === 'set'
                     ? JSON.stringify(await redis.smembers(key))
                     : type;

@@ -141,11 +141,7 @@ export class GcpOAuthClient {
 }
 
 /** A body that is not what Google documents (HTML from a proxy, truncated JSON): transient. */
-function parse<T>(
-  operation: string,
-  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
-  data: unknown,
-): T {
+function parse<T>(operation: string, schema: z.ZodType<T, unknown>, data: unknown): T {
   const parsed = schema.safeParse(data);
   if (!parsed.success) {
     throw new ProviderError(
