@@ -16,6 +16,7 @@ export default tseslint.config(
       'scripts/**',
       'test/support/summary-reporter.js',
       'test/.tmp/**',
+      'clients/typescript/schema.d.ts',
     ],
   },
   eslint.configs.recommended,

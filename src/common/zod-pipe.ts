@@ -19,7 +19,7 @@ export function fieldErrors(error: ZodError, input: unknown): FieldError[] {
 export class ZodPipe<T> implements PipeTransform<unknown, T> {
   constructor(
     private readonly schema: ZodType<T, unknown>,
-    private readonly what: 'body' | 'query' = 'body',
+    private readonly what: 'body' | 'query' | 'path' = 'body',
   ) {}
 
   transform(value: unknown): T {

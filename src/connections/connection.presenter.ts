@@ -1,23 +1,34 @@
+import { z } from 'zod';
 import { type ConnectionEntity } from '../database/entities';
-import { type ConnectionStatus, type Provider, type SetupStatus } from '../database/enums';
+import { CONNECTION_STATUSES, PROVIDERS, SETUP_STATUSES } from '../database/enums';
+import { dateTimeString, responseSchema, uuidString } from '../openapi/contract';
 
 /** A connection as the API shows it (SPEC §4): metadata only, never a secret or the vault path. */
-export interface ConnectionView {
-  id: string;
-  provider: Provider;
-  account_ref: string;
-  display_name: string | null;
-  status: ConnectionStatus;
-  setup_status: SetupStatus;
-  scopes: string[];
-  expires_at: string | null;
-  last_refreshed_at: string | null;
-  refresh_failures: number;
-  last_error_code: string | null;
-  metadata: Record<string, unknown>;
-  created_at: string;
-  updated_at: string;
-}
+export const connectionView = responseSchema(
+  'Connection',
+  z.object({
+    id: uuidString,
+    provider: z.enum(PROVIDERS),
+    account_ref: z
+      .string()
+      .describe(
+        'The upstream identity: GCP email, Azure <tenant>/<subscription>, Tailscale tailnet, OVH nichandle',
+      ),
+    display_name: z.string().nullable(),
+    status: z.enum(CONNECTION_STATUSES),
+    setup_status: z.enum(SETUP_STATUSES),
+    scopes: z.array(z.string()),
+    expires_at: dateTimeString.nullable(),
+    last_refreshed_at: dateTimeString.nullable(),
+    refresh_failures: z.number().int(),
+    last_error_code: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()).describe('Provider facts worth showing (SPEC §4)'),
+    created_at: dateTimeString,
+    updated_at: dateTimeString,
+  }),
+);
+
+export type ConnectionView = z.output<typeof connectionView>;
 
 export function presentConnection(c: ConnectionEntity): ConnectionView {
   return {

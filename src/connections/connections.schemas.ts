@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { CONNECTION_STATUSES, PROVIDERS } from '../database/enums';
 import { type ConnectionPageCursor } from '../database/repositories/connections.repository';
+import { responseSchema } from '../openapi/contract';
+import { connectionView } from './connection.presenter';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CURSOR_TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
@@ -41,7 +43,8 @@ export const listConnectionsQuery = z
       .regex(/^\d+$/, 'must be a whole number between 1 and 100')
       .transform(Number)
       .pipe(z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100'))
-      .optional(),
+      .optional()
+      .describe('Page size, 1 to 100 (default 20)'),
     cursor: z
       .string()
       .max(512)
@@ -49,15 +52,34 @@ export const listConnectionsQuery = z
         const cursor = decodeCursor(value);
         if (!cursor) {
           ctx.addIssue({
-            code: z.ZodIssueCode.custom,
+            code: 'custom',
             message: 'is not a cursor this API returned',
           });
           return z.NEVER;
         }
         return cursor;
       })
-      .optional(),
+      .optional()
+      .describe('next_cursor from the previous page'),
   })
   .strict();
 
 export type ListConnectionsQuery = z.infer<typeof listConnectionsQuery>;
+
+export const connectionPage = responseSchema(
+  'ConnectionPage',
+  z.object({
+    items: z.array(connectionView),
+    next_cursor: z
+      .string()
+      .nullable()
+      .describe('Pass as `cursor` for the next page; null at the end'),
+  }),
+);
+
+export type ConnectionPage = z.output<typeof connectionPage>;
+
+/** A connection id in a path. Not validated as a UUID here: an id that is not one answers 404. */
+export const connectionIdParam = z
+  .string()
+  .meta({ format: 'uuid', description: 'The connection id' });

@@ -10,7 +10,12 @@ import { SECRET_STORE, type SecretStore, SecretStoreError } from '../secrets/sec
 import { ConnectionChanges } from './connection-changes';
 import { secretPathFor, setupSecretPathFor } from './connection-writer';
 import { type ConnectionView, presentConnection } from './connection.presenter';
-import { type ListConnectionsQuery, encodeCursor, isUuid } from './connections.schemas';
+import {
+  type ConnectionPage,
+  type ListConnectionsQuery,
+  encodeCursor,
+  isUuid,
+} from './connections.schemas';
 
 export const DEFAULT_PAGE_SIZE = 20;
 
@@ -27,10 +32,7 @@ export class ConnectionsService {
     private readonly changes: ConnectionChanges,
   ) {}
 
-  async list(
-    caller: Caller,
-    query: ListConnectionsQuery,
-  ): Promise<{ items: ConnectionView[]; next_cursor: string | null }> {
+  async list(caller: Caller, query: ListConnectionsQuery): Promise<ConnectionPage> {
     const page = await this.connections.list({
       userId: actingUserId(caller),
       provider: query.provider,

@@ -21,6 +21,16 @@ export const SETUP_STATUSES = [
 ] as const;
 export type SetupStatus = (typeof SETUP_STATUSES)[number];
 
+export const SETUP_STEP_STATUSES = [
+  'pending',
+  'running',
+  'succeeded',
+  'skipped',
+  'partial',
+  'failed',
+] as const;
+export type SetupStepStatus = (typeof SETUP_STEP_STATUSES)[number];
+
 export const API_KEY_SCOPES = [
   'connections:read',
   'connections:write',

@@ -1,8 +1,14 @@
 import { Controller, Get, Header, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type FastifyReply } from 'fastify';
 import { Public } from '../auth/decorators';
-import { ReadinessService } from './readiness.service';
+import { ZodResponse } from '../openapi/contract';
+import {
+  type ReadinessReport,
+  ReadinessService,
+  liveness,
+  readinessReport,
+} from './readiness.service';
 
 @ApiTags('health')
 @Controller('health')
@@ -13,7 +19,8 @@ export class HealthController {
   @Public()
   @Get('live')
   @Header('Cache-Control', 'no-store')
-  @ApiOkResponse({ description: 'The process is running' })
+  @ApiOperation({ operationId: 'getLiveness', summary: 'The process is running' })
+  @ZodResponse(200, liveness, 'The process is running')
   live(): { status: 'ok' } {
     return { status: 'ok' };
   }
@@ -22,9 +29,13 @@ export class HealthController {
   @Public()
   @Get('ready')
   @Header('Cache-Control', 'no-store')
-  @ApiOkResponse({ description: 'Every dependency answers' })
-  @ApiServiceUnavailableResponse({ description: 'At least one dependency does not answer' })
-  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<unknown> {
+  @ApiOperation({
+    operationId: 'getReadiness',
+    summary: 'Postgres, Redis and the secret store answer',
+  })
+  @ZodResponse(200, readinessReport, 'Every dependency answers')
+  @ZodResponse(503, readinessReport, 'At least one dependency does not answer')
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<ReadinessReport> {
     const report = await this.readiness.check();
     if (report.status !== 'ok') void reply.status(503);
     return report;

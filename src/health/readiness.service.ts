@@ -1,17 +1,30 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { responseSchema } from '../openapi/contract';
 import { RedisService } from '../redis/redis.module';
 import { SECRET_STORE, type SecretStore } from '../secrets/secret-store';
 import { checkSecretStore } from '../secrets/secrets.module';
 
-export interface ReadinessReport {
-  status: 'ok' | 'unavailable';
-  checks: {
-    postgres: { ok: boolean; detail?: string };
-    redis: { ok: boolean; detail?: string };
-    secret_store: { ok: boolean; kind: string; reason?: string; detail?: string };
-  };
-}
+const check = z.object({ ok: z.boolean(), detail: z.string().optional() });
+
+/** GET /health/ready: which dependency answers. */
+export const readinessReport = responseSchema(
+  'Readiness',
+  z.object({
+    status: z.enum(['ok', 'unavailable']),
+    checks: z.object({
+      postgres: check,
+      redis: check,
+      secret_store: check.extend({ kind: z.string(), reason: z.string().optional() }),
+    }),
+  }),
+);
+
+export type ReadinessReport = z.output<typeof readinessReport>;
+
+/** GET /health/live. */
+export const liveness = responseSchema('Liveness', z.object({ status: z.literal('ok') }));
 
 const CHECK_TIMEOUT_MS = 3000;
 

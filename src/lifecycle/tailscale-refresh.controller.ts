@@ -1,26 +1,23 @@
-import { Body, Controller, HttpCode, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { type Caller, actingUserId } from '../auth/caller';
 import { CurrentCaller } from '../auth/decorators';
 import { BrokerError } from '../common/error-codes';
-import { ZodPipe } from '../common/zod-pipe';
 import { ConnectionsService } from '../connections/connections.service';
 import { ConnectionLifecycleRepository } from '../database/repositories/connection-lifecycle.repository';
+import { ZodBody, ZodResponse } from '../openapi/contract';
 import { problemResponses } from '../openapi/schemas';
 import { ProviderRegistry } from '../providers/provider-registry';
+import {
+  type TailscaleRefreshBody,
+  type TailscaleRefreshView,
+  tailscaleRefreshBody,
+  tailscaleRefreshView,
+} from '../providers/tailscale/tailscale.schemas';
 import { RefreshRateLimit } from './refresh-rate-limit';
 import { RefreshService } from './refresh.service';
 import { refreshNow } from './token.controller';
-
-const tailscaleRefreshBody = z
-  .object({ connection_id: z.string().uuid('must be a connection id').optional() })
-  .strict()
-  .optional()
-  .transform((body) => body ?? {});
-
-type TailscaleRefreshBody = z.infer<typeof tailscaleRefreshBody>;
 
 @ApiTags('tailscale')
 @ApiBearerAuth()
@@ -37,33 +34,17 @@ export class TailscaleRefreshController {
   @Post('refresh-token')
   @HttpCode(200)
   @ApiOperation({
+    operationId: 'tailscaleRefreshToken',
     summary:
       'Re-mint the Tailscale access token now; connection_id may be left out when the user has exactly one Tailscale connection',
   })
-  @ApiBody({
-    required: false,
-    schema: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { connection_id: { type: 'string', format: 'uuid' } },
-    },
-  })
-  @ApiOkResponse({
-    schema: {
-      type: 'object',
-      required: ['connection_id', 'expires_at'],
-      properties: {
-        connection_id: { type: 'string', format: 'uuid' },
-        expires_at: { type: 'string', format: 'date-time' },
-      },
-    },
-  })
+  @ZodResponse(200, tailscaleRefreshView)
   @problemResponses(400, 401, 403, 404, 409, 429, 503)
   async refresh(
     @CurrentCaller() caller: Caller,
-    @Body(new ZodPipe(tailscaleRefreshBody)) body: TailscaleRefreshBody,
+    @ZodBody(tailscaleRefreshBody) body: TailscaleRefreshBody,
     @Req() req: FastifyRequest,
-  ): Promise<{ connection_id: string; expires_at: string | null }> {
+  ): Promise<TailscaleRefreshView> {
     this.providers.get('tailscale');
     const connectionId = await this.pick(caller, body.connection_id);
     const view = await refreshNow(this.rateLimit, this.refresher, connectionId, caller, req.id);

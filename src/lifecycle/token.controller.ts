@@ -1,18 +1,21 @@
-import { Controller, Get, Header, HttpCode, Param, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Header, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type FastifyRequest } from 'fastify';
 import { type Caller, callerActor } from '../auth/caller';
 import { CurrentCaller, RequireScopes } from '../auth/decorators';
 import { ConnectionsService } from '../connections/connections.service';
+import { connectionIdParam } from '../connections/connections.schemas';
+import { ZodParam, ZodResponse } from '../openapi/contract';
 import { problemResponses } from '../openapi/schemas';
 import { RefreshRateLimit } from './refresh-rate-limit';
 import { RefreshService } from './refresh.service';
-import { type TokenView, TokenService } from './token.service';
-
-export interface RefreshView {
-  expires_at: string | null;
-  refreshed_at: string | null;
-}
+import {
+  type RefreshView,
+  type TokenView,
+  TokenService,
+  refreshView,
+  tokenView,
+} from './token.service';
 
 @ApiTags('tokens')
 @ApiBearerAuth()
@@ -29,25 +32,15 @@ export class TokenController {
   @RequireScopes('tokens:read')
   @Header('Cache-Control', 'no-store')
   @ApiOperation({
+    operationId: 'getConnectionToken',
     summary:
       'A current access token for the connection, refreshed first when it is about to expire',
   })
-  @ApiOkResponse({
-    schema: {
-      type: 'object',
-      required: ['access_token', 'token_type', 'expires_at', 'scope'],
-      properties: {
-        access_token: { type: 'string' },
-        token_type: { type: 'string', example: 'Bearer' },
-        expires_at: { type: 'string', format: 'date-time' },
-        scope: { type: 'string', description: 'Space-separated scopes' },
-      },
-    },
-  })
+  @ZodResponse(200, tokenView)
   @problemResponses(401, 403, 404, 409, 503)
   token(
     @CurrentCaller() caller: Caller,
-    @Param('id') id: string,
+    @ZodParam('id', connectionIdParam) id: string,
     @Req() req: FastifyRequest,
   ): Promise<TokenView> {
     return this.tokens.read(caller, id, req.id);
@@ -55,21 +48,15 @@ export class TokenController {
 
   @Post(':id/refresh')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Refresh the access token now, even inside the refresh window' })
-  @ApiOkResponse({
-    schema: {
-      type: 'object',
-      required: ['expires_at', 'refreshed_at'],
-      properties: {
-        expires_at: { type: 'string', format: 'date-time' },
-        refreshed_at: { type: 'string', format: 'date-time' },
-      },
-    },
+  @ApiOperation({
+    operationId: 'refreshConnection',
+    summary: 'Refresh the access token now, even inside the refresh window',
   })
+  @ZodResponse(200, refreshView)
   @problemResponses(401, 403, 404, 409, 429, 503)
   async refresh(
     @CurrentCaller() caller: Caller,
-    @Param('id') id: string,
+    @ZodParam('id', connectionIdParam) id: string,
     @Req() req: FastifyRequest,
   ): Promise<RefreshView> {
     const connection = await this.connections.findOwned(caller, id);

@@ -11,14 +11,29 @@ import { isInWindow, isServable } from './refresh-timing';
 import { ConnectionRowCache } from './connection-row-cache';
 import { TokenCache } from './token-cache';
 import { TokenReadAudit } from './token-read-audit';
+import { z } from 'zod';
+import { dateTimeString, responseSchema } from '../openapi/contract';
 
 /** GET /connections/:id/token. Never a refresh token, client secret or private key. */
-export interface TokenView {
-  access_token: string;
-  token_type: string;
-  expires_at: string;
-  scope: string;
-}
+export const tokenView = responseSchema(
+  'AccessToken',
+  z.object({
+    access_token: z.string(),
+    token_type: z.string().meta({ example: 'Bearer' }),
+    expires_at: dateTimeString,
+    scope: z.string().describe('Space-separated scopes'),
+  }),
+);
+
+export type TokenView = z.output<typeof tokenView>;
+
+/** POST /connections/:id/refresh. */
+export const refreshView = responseSchema(
+  'RefreshResult',
+  z.object({ expires_at: dateTimeString.nullable(), refreshed_at: dateTimeString.nullable() }),
+);
+
+export type RefreshView = z.output<typeof refreshView>;
 
 /**
  * Hands out access tokens. The hot path is one indexed Postgres read (ownership and the current

@@ -1,7 +1,8 @@
 import { type INestApplication } from '@nestjs/common';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { ERROR_CODES } from '../common/error-codes';
-import { COMPONENT_SCHEMAS } from './schemas';
+import { componentSchemas } from './contract';
+import './schemas';
 
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
@@ -32,7 +33,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(app, config);
   document.components = {
     ...document.components,
-    schemas: { ...document.components?.schemas, ...COMPONENT_SCHEMAS },
+    schemas: { ...document.components?.schemas, ...componentSchemas() },
   };
   return document;
 }

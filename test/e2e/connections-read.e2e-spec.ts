@@ -1,10 +1,8 @@
+import { type Connection, type paths } from '../../clients/typescript';
 import { BrokerHarness } from '../support/broker';
 import { seedConnections } from '../support/seed';
 
-interface Page {
-  items: { id: string; provider: string; status: string }[];
-  next_cursor: string | null;
-}
+type ListQuery = NonNullable<paths['/connections']['get']['parameters']['query']>;
 
 /** GET /connections and /connections/:id: owner scoping, keyset pagination, filters, API keys. */
 describe('connections read API (e2e)', () => {
@@ -39,27 +37,24 @@ describe('connections read API (e2e)', () => {
   });
   afterAll(() => broker.close());
 
+  /** Every page through the typed client (clients/typescript), 7 at a time. */
   async function allPages(
     token: string,
-    query = '',
-    headers: Record<string, string> = {},
-  ): Promise<Page['items']> {
-    const items: Page['items'] = [];
-    let cursor: string | null = null;
+    query: Omit<ListQuery, 'limit' | 'cursor'> = {},
+    onBehalfOf?: string,
+  ): Promise<Connection[]> {
+    const client = broker.client(token, onBehalfOf);
+    const items: Connection[] = [];
+    let cursor: string | undefined;
     do {
-      const sep = query ? '&' : '';
-      const res = await broker.request(
-        `/connections?${query}${sep}limit=7${cursor ? `&cursor=${cursor}` : ''}`,
-        {
-          token,
-          headers,
-        },
-      );
-      expect(res.status).toBe(200);
-      const page = res.body as Page;
-      expect(page.items.length).toBeLessThanOrEqual(7);
-      items.push(...page.items);
-      cursor = page.next_cursor;
+      const { data, response } = await client.GET('/connections', {
+        params: { query: { ...query, limit: '7', ...(cursor ? { cursor } : {}) } },
+      });
+      expect(response.status).toBe(200);
+      if (!data) throw new Error('no page');
+      expect(data.items.length).toBeLessThanOrEqual(7);
+      items.push(...data.items);
+      cursor = data.next_cursor ?? undefined;
     } while (cursor);
     return items;
   }
@@ -68,23 +63,27 @@ describe('connections read API (e2e)', () => {
     const items = await allPages(alice);
     expect(items.map((i) => i.id).sort()).toEqual([...aliceIds].sort());
     expect(new Set(items.map((i) => i.id)).size).toBe(25);
-    const first = (await broker.request('/connections?limit=1', { token: alice })).body as Page;
-    expect(first.items[0].id).toBe(items[0].id);
+    const { data: first } = await broker
+      .client(alice)
+      .GET('/connections', { params: { query: { limit: '1' } } });
+    expect(first?.items[0].id).toBe(items[0].id);
   });
 
   it('filters by provider and status', async () => {
-    const gcp = await allPages(alice, 'provider=gcp');
+    const gcp = await allPages(alice, { provider: 'gcp' });
     expect(gcp).toHaveLength(7);
     expect(gcp.every((c) => c.provider === 'gcp')).toBe(true);
-    const reauth = await allPages(alice, 'status=needs_reauth');
+    const reauth = await allPages(alice, { status: 'needs_reauth' });
     expect(reauth).toHaveLength(5);
-    expect(await allPages(alice, 'provider=ovh&status=revoked')).toEqual([]);
+    expect(await allPages(alice, { provider: 'ovh', status: 'revoked' })).toEqual([]);
   });
 
   it('shows the SPEC fields and nothing secret', async () => {
-    const res = await broker.request(`/connections/${aliceIds[0]}`, { token: alice });
-    expect(res.status).toBe(200);
-    expect(Object.keys(res.body as object).sort()).toEqual(
+    const { data, response } = await broker
+      .client(alice)
+      .GET('/connections/{id}', { params: { path: { id: aliceIds[0] } } });
+    expect(response.status).toBe(200);
+    expect(Object.keys(data as object).sort()).toEqual(
       [
         'id',
         'provider',
@@ -102,55 +101,47 @@ describe('connections read API (e2e)', () => {
         'updated_at',
       ].sort(),
     );
-    expect(res.text).not.toContain('vault');
+    expect(JSON.stringify(data)).not.toContain('vault');
   });
 
   it("answers another user's connection, a missing one and a malformed id alike: 404", async () => {
-    const foreign = await broker.request(`/connections/${bobIds[0]}`, { token: alice });
-    const missing = await broker.request('/connections/6f1c1f9e-1111-4222-8333-444455556666', {
-      token: alice,
-    });
-    const malformed = await broker.request('/connections/not-a-uuid', { token: alice });
-    for (const res of [foreign, missing, malformed]) {
-      expect(res.status).toBe(404);
-      expect((res.body as { code: string; detail: string }).code).toBe('not_found');
-      expect((res.body as { detail: string }).detail).toBe('No such connection');
+    const asAlice = broker.client(alice);
+    const get = (id: string) => asAlice.GET('/connections/{id}', { params: { path: { id } } });
+    for (const id of [bobIds[0], '6f1c1f9e-1111-4222-8333-444455556666', 'not-a-uuid']) {
+      const { error, response } = await get(id);
+      expect(response.status).toBe(404);
+      expect(error?.code).toBe('not_found');
+      expect(error?.detail).toBe('No such connection');
     }
-    expect((await broker.request(`/connections/${bobIds[0]}`, { token: bob })).status).toBe(200);
-    expect(
-      ((await broker.request('/connections', { token: bob })).body as Page).items,
-    ).toHaveLength(2);
+    const asBob = broker.client(bob);
+    const own = await asBob.GET('/connections/{id}', { params: { path: { id: bobIds[0] } } });
+    expect(own.response.status).toBe(200);
+    expect((await asBob.GET('/connections')).data?.items).toHaveLength(2);
   });
 
   it('lets an API key list for the user it names, and read any connection by id', async () => {
     const key = await broker.apiKey(['connections:read']);
-    const missingHeader = await broker.request('/connections', { token: key });
-    expect(missingHeader.status).toBe(400);
-    expect((missingHeader.body as { code: string }).code).toBe('validation_failed');
-    const forBob = await broker.request('/connections', {
-      token: key,
-      headers: { 'x-on-behalf-of': 'bob' },
-    });
-    expect((forBob.body as Page).items.map((i) => i.id).sort()).toEqual([...bobIds].sort());
-    expect((await broker.request(`/connections/${aliceIds[3]}`, { token: key })).status).toBe(200);
-    const scoped = await broker.request(`/connections/${aliceIds[3]}`, {
-      token: key,
-      headers: { 'x-on-behalf-of': 'bob' },
-    });
-    expect(scoped.status).toBe(404);
+    const missingHeader = await broker.client(key).GET('/connections');
+    expect(missingHeader.response.status).toBe(400);
+    expect(missingHeader.error?.code).toBe('validation_failed');
+    const forBob = await broker.client(key, 'bob').GET('/connections');
+    expect(forBob.data?.items.map((i) => i.id).sort()).toEqual([...bobIds].sort());
+    const byId = { params: { path: { id: aliceIds[3] } } };
+    expect((await broker.client(key).GET('/connections/{id}', byId)).response.status).toBe(200);
+    const scoped = await broker.client(key, 'bob').GET('/connections/{id}', byId);
+    expect(scoped.response.status).toBe(404);
   });
 
   it('enforces API key scopes and rejects unknown or revoked keys', async () => {
+    const byId = { params: { path: { id: aliceIds[0] } } };
     const tokensOnly = await broker.apiKey(['tokens:read']);
-    const res = await broker.request(`/connections/${aliceIds[0]}`, { token: tokensOnly });
-    expect(res.status).toBe(403);
-    expect((res.body as { code: string }).code).toBe('forbidden');
+    const res = await broker.client(tokensOnly).GET('/connections/{id}', byId);
+    expect(res.response.status).toBe(403);
+    expect(res.error?.code).toBe('forbidden');
     const admin = await broker.apiKey(['admin']);
-    expect((await broker.request(`/connections/${aliceIds[0]}`, { token: admin })).status).toBe(
-      200,
-    );
-    const unknown = await broker.request('/connections', { token: `cbk_${'A'.repeat(43)}` });
-    expect(unknown.status).toBe(401);
+    expect((await broker.client(admin).GET('/connections/{id}', byId)).response.status).toBe(200);
+    const unknown = await broker.client(`cbk_${'A'.repeat(43)}`).GET('/connections');
+    expect(unknown.response.status).toBe(401);
   });
 
   it('rejects expired, foreign-issuer and wrong-audience JWTs with 401', async () => {
@@ -159,9 +150,9 @@ describe('connections read API (e2e)', () => {
     const wrongAud = await broker.userToken('alice', { aud: 'someone-else' });
     const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"alice"}').toString('base64url')}.`;
     for (const token of [expired, wrongIss, wrongAud, unsigned, 'garbage']) {
-      const res = await broker.request('/connections', { token });
-      expect(res.status).toBe(401);
-      expect((res.body as { code: string }).code).toBe('unauthenticated');
+      const { error, response } = await broker.client(token).GET('/connections');
+      expect(response.status).toBe(401);
+      expect(error?.code).toBe('unauthenticated');
     }
   });
 });

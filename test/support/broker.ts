@@ -1,3 +1,5 @@
+import { type Client } from 'openapi-fetch';
+import { createBrokerClient, type paths } from '../../clients/typescript';
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { Redis } from 'ioredis';
@@ -134,6 +136,11 @@ export class BrokerHarness {
   async apiKey(scopes: ApiKeyScope[], name = 'test key'): Promise<string> {
     const service = new ApiKeysService(this.dataSource.getRepository(ApiKeyEntity));
     return (await service.create(name, scopes)).key;
+  }
+
+  /** The typed client of clients/typescript, pointed at this broker's api. */
+  client(token: string, onBehalfOf?: string): Client<paths> {
+    return createBrokerClient({ baseUrl: this.url, token, onBehalfOf });
   }
 
   async request(

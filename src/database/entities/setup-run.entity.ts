@@ -9,12 +9,12 @@ import {
   PrimaryGeneratedColumn,
   UpdateDateColumn,
 } from 'typeorm';
-import { SETUP_STATUSES, sqlIn, type SetupStatus } from '../enums';
+import { SETUP_STATUSES, sqlIn, type SetupStatus, type SetupStepStatus } from '../enums';
 import { ConnectionEntity } from './connection.entity';
 
 export interface SetupStepState {
   name: string;
-  status: 'pending' | 'running' | 'succeeded' | 'skipped' | 'partial' | 'failed';
+  status: SetupStepStatus;
   detail?: string;
   error_code?: string;
 }

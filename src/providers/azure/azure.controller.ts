@@ -1,20 +1,16 @@
-import { Body, Controller, Post, Req, Res } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiBody,
-  ApiCreatedResponse,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Controller, Post, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Caller, requireActingUser } from '../../auth/caller';
 import { ActsForUser, CurrentCaller } from '../../auth/decorators';
 import { LoginRateLimit } from '../../common/rate-limit';
-import { ZodPipe } from '../../common/zod-pipe';
-import { type ConnectionView, presentConnection } from '../../connections/connection.presenter';
-import { problemResponses, schemaRef } from '../../openapi/schemas';
+import {
+  type ConnectionView,
+  connectionView,
+  presentConnection,
+} from '../../connections/connection.presenter';
+import { ZodBody, ZodResponse } from '../../openapi/contract';
+import { problemResponses } from '../../openapi/schemas';
 import { AzureLoginService } from './azure-login.service';
 import { type AzureLoginBody, azureLoginBody } from './azure.schemas';
 
@@ -28,6 +24,7 @@ export class AzureController {
   @ActsForUser()
   @LoginRateLimit()
   @ApiOperation({
+    operationId: 'azureLogin',
     summary: 'Connect an Azure subscription with a service principal (client credentials)',
     description:
       'Gets an ARM token for the principal, lists its subscriptions and connects the requested ' +
@@ -35,25 +32,12 @@ export class AzureController {
       'same tenant/subscription was already connected (the secret is replaced).',
   })
   @ApiHeader({ name: 'X-On-Behalf-Of', required: false, description: 'Required for API keys: the user id' }) // prettier-ignore
-  @ApiBody({
-    schema: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['tenant_id', 'client_id', 'client_secret'],
-      properties: {
-        tenant_id: { type: 'string', description: 'Tenant id (GUID) or verified domain' },
-        client_id: { type: 'string', format: 'uuid', description: 'Application (client) id' },
-        client_secret: { type: 'string', description: 'Kept in the secret store only' },
-        subscription_id: { type: 'string', format: 'uuid' },
-      },
-    },
-  })
-  @ApiCreatedResponse({ schema: schemaRef('Connection') })
-  @ApiOkResponse({ schema: schemaRef('Connection'), description: 'An existing connection updated' })
+  @ZodResponse(201, connectionView, 'A new connection')
+  @ZodResponse(200, connectionView, 'An existing connection updated')
   @problemResponses(400, 401, 403, 422, 429, 503)
   async login(
     @CurrentCaller() caller: Caller,
-    @Body(new ZodPipe(azureLoginBody)) body: AzureLoginBody,
+    @ZodBody(azureLoginBody) body: AzureLoginBody,
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ConnectionView> {

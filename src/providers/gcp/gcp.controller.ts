@@ -1,51 +1,38 @@
-import { Body, Controller, Query, Req } from '@nestjs/common';
-import { ApiBody, ApiTags } from '@nestjs/swagger';
+import { Controller, Req } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import { type FastifyRequest } from 'fastify';
 import { type Caller } from '../../auth/caller';
 import { CurrentCaller } from '../../auth/decorators';
-import { ZodPipe } from '../../common/zod-pipe';
+import { ZodBody, ZodQuery } from '../../openapi/contract';
 import { GCP_CALLBACK_ERROR_CODES, GcpConnectService } from './gcp-connect.service';
 import { type GcpLoginBody, gcpLoginBody } from './gcp.schemas';
-import { callbackQuery } from '../oauth/authorization-code-callback';
-import { OAuthCallbackRoute, OAuthLoginRoute } from '../oauth/oauth-routes';
+import { callbackQuery, callbackQuerySchema } from '../oauth/authorization-code-callback';
+import { type LoginUrlView, OAuthCallbackRoute, OAuthLoginRoute } from '../oauth/oauth-routes';
 
 @ApiTags('gcp')
 @Controller('gcp')
 export class GcpController {
   constructor(private readonly connect: GcpConnectService) {}
 
-  @OAuthLoginRoute('Start connecting Google Cloud: a one-time consent URL for the browser to open')
-  @ApiBody({
-    required: false,
-    schema: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        redirect_to: {
-          type: 'string',
-          description: "Where the callback sends the browser; must be on FRONTEND_URL's origin",
-        },
-      },
-    },
-  })
+  @OAuthLoginRoute(
+    'gcpLogin',
+    'Start connecting Google Cloud: a one-time consent URL for the browser to open',
+  )
   login(
     @CurrentCaller() caller: Caller,
-    @Body(new ZodPipe(gcpLoginBody)) body: GcpLoginBody,
-  ): Promise<{ login_url: string; state_expires_at: string }> {
+    @ZodBody(gcpLoginBody) body: GcpLoginBody,
+  ): Promise<LoginUrlView> {
     return this.connect.startLogin(caller, body.redirect_to);
   }
 
-  /**
-   * Google's redirect. Always a 302 to the frontend (`status=connected` or `status=error&code=…`),
-   * whatever went wrong; only a disabled provider answers 404.
-   */
   @OAuthCallbackRoute(
     'gcp',
+    'gcpCallback',
     "Google's redirect after consent (registered as PUBLIC_URL/gcp/callback)",
     GCP_CALLBACK_ERROR_CODES,
   )
   async callback(
-    @Query() query: Record<string, unknown>,
+    @ZodQuery(callbackQuerySchema) query: Record<string, unknown>,
     @Req() req: FastifyRequest,
   ): Promise<{ url: string; statusCode: number }> {
     this.connect.assertEnabled();
@@ -53,5 +40,3 @@ export class GcpController {
     return { url, statusCode: 302 };
   }
 }
-
-/** A repeated parameter (`?state=a&state=b`) is as good as none. */

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
@@ -10,6 +11,17 @@ export interface CallbackQuery {
   code?: string;
   error?: string;
 }
+
+/**
+ * The provider's redirect query, as documented. Nothing in it fails validation (a callback always
+ * redirects): fastify gives strings, or arrays for repeated parameters, which count as absent.
+ */
+const queryValue = z.union([z.string(), z.array(z.string())]).optional();
+export const callbackQuerySchema = z.looseObject({
+  state: queryValue.describe('The one-time state from the login URL'),
+  code: queryValue.describe("The provider's authorization code"),
+  error: queryValue.describe('Set by the provider when consent was refused (access_denied)'),
+});
 
 export function callbackQuery(query: Record<string, unknown>): CallbackQuery {
   const one = (value: unknown) => (typeof value === 'string' ? value : undefined);

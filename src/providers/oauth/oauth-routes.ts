@@ -1,21 +1,26 @@
 import { Get, Header, HttpCode, Post, Redirect, applyDecorators } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiQuery,
-  ApiResponse,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation } from '@nestjs/swagger';
+import { z } from 'zod';
 import { ActsForUser, Public } from '../../auth/decorators';
 import { LoginRateLimit } from '../../common/rate-limit';
+import { ZodResponse, dateTimeString, responseSchema } from '../../openapi/contract';
 import { problemResponses } from '../../openapi/schemas';
+
+export const loginUrlView = responseSchema(
+  'LoginUrl',
+  z.object({
+    login_url: z.string().meta({ format: 'uri' }).describe("The provider's consent page"),
+    state_expires_at: dateTimeString.describe('When the one-time state stops being accepted'),
+  }),
+);
+
+export type LoginUrlView = z.output<typeof loginUrlView>;
 
 /**
  * `POST /<provider>/login` of an authorization-code connector: for one user (an API key names
  * it), rate limited, answering `{ login_url, state_expires_at }`.
  */
-export function OAuthLoginRoute(summary: string): MethodDecorator {
+export function OAuthLoginRoute(operationId: string, summary: string): MethodDecorator {
   return applyDecorators(
     Post('login'),
     HttpCode(200),
@@ -27,17 +32,8 @@ export function OAuthLoginRoute(summary: string): MethodDecorator {
       required: false,
       description: 'Required for API keys: the user id',
     }),
-    ApiOperation({ summary }),
-    ApiOkResponse({
-      schema: {
-        type: 'object',
-        required: ['login_url', 'state_expires_at'],
-        properties: {
-          login_url: { type: 'string', format: 'uri' },
-          state_expires_at: { type: 'string', format: 'date-time' },
-        },
-      },
-    }),
+    ApiOperation({ operationId, summary }),
+    ZodResponse(200, loginUrlView),
     problemResponses(400, 401, 403, 404, 429),
   );
 }
@@ -48,6 +44,7 @@ export function OAuthLoginRoute(summary: string): MethodDecorator {
  */
 export function OAuthCallbackRoute(
   provider: string,
+  operationId: string,
   summary: string,
   codes: readonly string[],
 ): MethodDecorator {
@@ -57,15 +54,13 @@ export function OAuthCallbackRoute(
     Redirect(),
     Header('Cache-Control', 'no-store'),
     ApiOperation({
+      operationId,
       summary,
       description:
         `Redirects to redirect_to (or FRONTEND_URL) with ?provider=${provider}&status=connected&connection_id=… ` +
         `or ?provider=${provider}&status=error&code=(${codes.join('|')}).`,
     }),
-    ApiQuery({ name: 'state', required: false }),
-    ApiQuery({ name: 'code', required: false }),
-    ApiQuery({ name: 'error', required: false }),
-    ApiResponse({ status: 302, description: 'To the frontend, with the outcome in the query' }),
+    ZodResponse(302, null, 'To the frontend, with the outcome in the query'),
     problemResponses(404),
   );
 }

@@ -1,13 +1,22 @@
 import { z } from 'zod';
 import { OVH_REGIONS, type OvhRegion } from '../../config/config';
+import { requestSchema } from '../../openapi/contract';
 
 /** POST /ovh/login. */
-export const ovhLoginBody = z
-  .object({
-    region: z.enum(OVH_REGIONS as [OvhRegion, ...OvhRegion[]]),
-    redirect_to: z.string().min(1).max(2048).optional(),
-  })
-  .strict();
+export const ovhLoginBody = requestSchema(
+  'OvhLoginRequest',
+  z
+    .object({
+      region: z.enum(OVH_REGIONS as [OvhRegion, ...OvhRegion[]]),
+      redirect_to: z
+        .string()
+        .min(1)
+        .max(2048)
+        .optional()
+        .describe("Where the callback sends the browser; on FRONTEND_URL's or PUBLIC_URL's origin"),
+    })
+    .strict(),
+);
 
 export type OvhLoginBody = z.infer<typeof ovhLoginBody>;
 

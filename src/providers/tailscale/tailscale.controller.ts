@@ -1,20 +1,16 @@
-import { Body, Controller, Post, Req, Res } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiBody,
-  ApiCreatedResponse,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiTags,
-} from '@nestjs/swagger';
+import { Controller, Post, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Caller, requireActingUser } from '../../auth/caller';
 import { ActsForUser, CurrentCaller } from '../../auth/decorators';
 import { LoginRateLimit } from '../../common/rate-limit';
-import { ZodPipe } from '../../common/zod-pipe';
-import { type ConnectionView, presentConnection } from '../../connections/connection.presenter';
-import { problemResponses, schemaRef } from '../../openapi/schemas';
+import {
+  type ConnectionView,
+  connectionView,
+  presentConnection,
+} from '../../connections/connection.presenter';
+import { ZodBody, ZodResponse } from '../../openapi/contract';
+import { problemResponses } from '../../openapi/schemas';
 import { TailscaleConnectService } from './tailscale-connect.service';
 import { type TailscaleConnectBody, tailscaleConnectBody } from './tailscale.schemas';
 
@@ -28,6 +24,7 @@ export class TailscaleController {
   @ActsForUser()
   @LoginRateLimit()
   @ApiOperation({
+    operationId: 'tailscaleConnect',
     summary: 'Connect a tailnet with a Tailscale OAuth client (client credentials)',
     description:
       'Mints a token, validates it by listing the tailnet devices, stores the client and queues ' +
@@ -35,31 +32,12 @@ export class TailscaleController {
       'connection, 200 when the same tailnet was already connected (the secret is replaced).',
   })
   @ApiHeader({ name: 'X-On-Behalf-Of', required: false, description: 'Required for API keys: the user id' }) // prettier-ignore
-  @ApiBody({
-    schema: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['client_id', 'client_secret'],
-      properties: {
-        client_id: { type: 'string', description: 'OAuth client id' },
-        client_secret: {
-          type: 'string',
-          description: 'tskey-client-…; kept in the secret store only',
-        },
-        tailnet: {
-          type: 'string',
-          default: '-',
-          description: "`-` (the client's tailnet) or its name",
-        },
-      },
-    },
-  })
-  @ApiCreatedResponse({ schema: schemaRef('Connection') })
-  @ApiOkResponse({ schema: schemaRef('Connection'), description: 'An existing connection updated' })
+  @ZodResponse(201, connectionView, 'A new connection')
+  @ZodResponse(200, connectionView, 'An existing connection updated')
   @problemResponses(400, 401, 403, 422, 429, 503)
   async connect(
     @CurrentCaller() caller: Caller,
-    @Body(new ZodPipe(tailscaleConnectBody)) body: TailscaleConnectBody,
+    @ZodBody(tailscaleConnectBody) body: TailscaleConnectBody,
     @Req() req: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ConnectionView> {

@@ -39,9 +39,13 @@ export interface VaultTransportOptions {
 export type VaultRequestFn = (options: VaultRequestOptions) => Promise<VaultRawResponse>;
 
 /**
- * node-vault's `request-promise` hook. The bundled axios wrapper ignores `requestOptions` (so no
- * CA) and its errors carry the request config with the X-Vault-Token header; this transport has
- * a CA, a whole-request deadline, and errors that carry nothing secret.
+ * node-vault's `request-promise` hook, still needed with node-vault 0.12. Its bundled axios
+ * wrapper now takes `requestOptions.ca` and a timeout, but (1) a refused, reset or timed-out
+ * request rejects with the AxiosError itself, whose `config.headers` holds `X-Vault-Token` (and
+ * whose `request` keeps the raw request head), so a log line or an error body that serialises it
+ * prints the Vault token; (2) axios's `timeout` is a socket-idle timer (`req.setTimeout`), so a
+ * Vault that trickles bytes holds a request far past it. This transport has a CA, a whole-request
+ * deadline, and errors that carry only the method, the path and a code.
  */
 export function vaultTransport(options: VaultTransportOptions): {
   defaults: () => VaultRequestFn;
