@@ -68,6 +68,7 @@ function buildFakes() {
       'ES2023',
       '--esModuleInterop',
       '--skipLibCheck',
+      '--ignoreConfig',
       '--types',
       'node',
     ],
