@@ -23,7 +23,7 @@ import { ProvidersModule } from './providers/providers.module';
 import { RedisModule, RedisService } from './redis/redis.module';
 import { redisOptionsFromUrl } from './redis/redis-options';
 import { SecretsModule } from './secrets/secrets.module';
-import { SetupModule } from './setup/setup.module';
+import { SetupModule } from './connections/setup.module';
 
 /** The HTTP api process. */
 @Module({})

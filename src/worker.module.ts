@@ -9,12 +9,12 @@ import { ConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { ReadinessService } from './health/readiness.service';
 import { OAuthStateJanitorModule } from './providers/oauth/oauth-state-janitor';
-import { RefreshWorkerModule } from './lifecycle/refresh-worker.module';
+import { RefreshWorkerModule } from './lifecycle/refresh/refresh-worker.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { RedisModule } from './redis/redis.module';
 import { redisOptionsFromUrl } from './redis/redis-options';
 import { SecretsModule } from './secrets/secrets.module';
-import { SetupWorkerModule } from './setup/setup-worker.module';
+import { SetupWorkerModule } from './lifecycle/setup/setup-worker.module';
 
 /** The worker process: BullMQ processors and the refresh scheduler (added by their modules). */
 @Module({})

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ProviderRegistryModule } from '../providers/provider-registry.module';
-import { ConnectionStoreModule } from './connection-store.module';
+import { ConnectionStoreModule } from '../lifecycle/connection-store.module';
 import { ConnectionsController } from './connections.controller';
 import { ConnectionsService } from './connections.service';
 

@@ -7,8 +7,8 @@ import { ConnectionsRepository } from '../database/repositories/connections.repo
 import { ProviderError } from '../providers/provider';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { SECRET_STORE, type SecretStore, SecretStoreError } from '../secrets/secret-store';
-import { ConnectionChanges } from './connection-changes';
-import { secretPathFor, setupSecretPathFor } from './connection-writer';
+import { ConnectionChanges } from '../lifecycle/connection-changes';
+import { secretPathFor, setupSecretPathFor } from '../lifecycle/connection-writer';
 import { type ConnectionView, presentConnection } from './connection.presenter';
 import {
   type ConnectionPage,

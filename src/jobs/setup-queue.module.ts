@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/config';
-import { setupJobDefaults } from '../setup/setup-jobs';
+import { setupJobDefaults } from '../lifecycle/setup/setup-jobs';
 import { QUEUES } from './queues';
 import { SetupQueue } from './setup-queue';
 

@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { ConnectionChanges } from '../connections/connection-changes';
+import { ConnectionChanges } from './connection-changes';
 import { type ConnectionEntity } from '../database/entities';
 
 /** A row lives this long at most, even if a change message were lost. */

@@ -1,14 +1,14 @@
-import { ConnectionStoreModule } from '../connections/connection-store.module';
+import { ConnectionStoreModule } from './connection-store.module';
 import { ConnectionRowCache } from './connection-row-cache';
 import { Module } from '@nestjs/common';
 import { ConnectionsModule } from '../connections/connections.module';
 import { ProviderRegistryModule } from '../providers/provider-registry.module';
 import { LifecycleCoreModule } from './lifecycle-core.module';
-import { RefreshRateLimit } from './refresh-rate-limit';
-import { TailscaleRefreshController } from './tailscale-refresh.controller';
-import { TokenController } from './token.controller';
-import { TokenReadAudit } from './token-read-audit';
-import { TokenService } from './token.service';
+import { RefreshRateLimit } from '../connections/refresh-rate-limit';
+import { TailscaleRefreshController } from '../providers/tailscale/tailscale-refresh.controller';
+import { TokenController } from '../connections/token.controller';
+import { TokenReadAudit } from '../connections/token-read-audit';
+import { TokenService } from '../connections/token.service';
 
 /** The api side of the token lifecycle: token reads and manual refreshes. */
 @Module({

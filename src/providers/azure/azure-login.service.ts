@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { type Caller } from '../../auth/caller';
 import { BrokerError } from '../../common/error-codes';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
-import { ConnectionWriter } from '../../connections/connection-writer';
+import { ConnectionWriter } from '../../lifecycle/connection-writer';
 import { type ConnectionEntity } from '../../database/entities';
 import { AzureClient, type AzureServicePrincipal, type AzureSubscription } from './azure-client';
 import { AzureFailureClassifier } from './azure-failure-classifier';

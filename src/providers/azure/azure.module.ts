@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ConnectionStoreModule } from '../../connections/connection-store.module';
+import { ConnectionStoreModule } from '../../lifecycle/connection-store.module';
 import { AzureDriverModule } from './azure-driver.module';
 import { AzureLoginService } from './azure-login.service';
 import { AzureController } from './azure.controller';

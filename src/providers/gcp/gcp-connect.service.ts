@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type Caller, requireActingUser } from '../../auth/caller';
 import { BrokerError } from '../../common/error-codes';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
-import { ConnectionWriter } from '../../connections/connection-writer';
+import { ConnectionWriter } from '../../lifecycle/connection-writer';
 import {
   AuthorizationCodeCallback,
   CallbackFailure,

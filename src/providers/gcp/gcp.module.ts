@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ConnectionStoreModule } from '../../connections/connection-store.module';
+import { ConnectionStoreModule } from '../../lifecycle/connection-store.module';
 import { SetupQueueModule } from '../../jobs/setup-queue.module';
 import { OAuthModule } from '../oauth/oauth.module';
 import { GcpDriverModule } from './gcp-driver.module';

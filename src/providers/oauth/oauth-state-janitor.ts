@@ -1,6 +1,6 @@
 import { Injectable, Logger, Module } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
-import { ConnectionStoreModule } from '../../connections/connection-store.module';
+import { ConnectionStoreModule } from '../../lifecycle/connection-store.module';
 import { OAuthStatesRepository } from '../../database/repositories/oauth-states.repository';
 
 /** States are useless once expired; they are kept an hour more for support questions. */

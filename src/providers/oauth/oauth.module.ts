@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ConnectionStoreModule } from '../../connections/connection-store.module';
+import { ConnectionStoreModule } from '../../lifecycle/connection-store.module';
 import { AuthorizationCodeCallback } from './authorization-code-callback';
 import { OAuthStateService } from './oauth-state.service';
 

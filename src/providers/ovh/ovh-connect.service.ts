@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, type OvhRegion } from '../../config/config';
-import { ConnectionWriter } from '../../connections/connection-writer';
+import { ConnectionWriter } from '../../lifecycle/connection-writer';
 import {
   AuthorizationCodeCallback,
   CallbackFailure,

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { type Caller } from '../../auth/caller';
-import { ConnectionWriter } from '../../connections/connection-writer';
+import { ConnectionWriter } from '../../lifecycle/connection-writer';
 import { type ConnectionEntity } from '../../database/entities';
 import { type TailscaleDevice, TailscaleClient } from './tailscale-client';
 import { connectError } from './tailscale-failures';

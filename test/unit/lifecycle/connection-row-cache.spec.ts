@@ -1,4 +1,4 @@
-import { type ConnectionChanges } from '../../../src/connections/connection-changes';
+import { type ConnectionChanges } from '../../../src/lifecycle/connection-changes';
 import { ConnectionEntity } from '../../../src/database/entities';
 import { ConnectionRowCache } from '../../../src/lifecycle/connection-row-cache';
 

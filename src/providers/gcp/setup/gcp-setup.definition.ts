@@ -1,4 +1,4 @@
-import { type SetupDefinition } from '../../../setup/setup-definition';
+import { type SetupDefinition } from '../../../lifecycle/setup/setup-definition';
 
 /** The GCP setup steps, in order (SPEC §5). Names are part of the API (GET /connections/:id/setup). */
 export const GCP_SETUP_STEPS = [

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { SetupClock } from '../../../setup/setup-clock';
-import { SETUP_PLAN_TOKENS } from '../../../setup/setup-jobs';
+import { SetupClock } from '../../../common/clock';
+import { SETUP_PLAN_TOKENS } from '../../../lifecycle/setup/setup-jobs';
 import { EnableApisStep } from './enable-apis.step';
 import { GcpSetupClient } from './gcp-setup.client';
 import { GcpSetupPlan } from './gcp-setup.plan';

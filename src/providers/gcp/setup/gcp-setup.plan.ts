@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { type SetupPlan, type SetupStep } from '../../../setup/setup-step';
+import { type SetupPlan, type SetupStep } from '../../../lifecycle/setup/setup-step';
 import { EnableApisStep } from './enable-apis.step';
 import { IamBindingsStep } from './iam-bindings.step';
 import { ListProjectsStep } from './list-projects.step';

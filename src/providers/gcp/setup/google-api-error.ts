@@ -1,4 +1,4 @@
-import { SetupStepError } from '../../../setup/setup-step';
+import { SetupStepError } from '../../../lifecycle/setup/setup-step';
 
 /**
  * A failed Google Cloud API call, reduced to what is safe to keep: the HTTP status, Google's

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config/config';
-import { SetupClock, backoffMs } from '../../../setup/setup-clock';
+import { SetupClock, backoffMs } from '../../../common/clock';
 import {
   type SetupContext,
   type SetupStep,
   SetupStepError,
   type StepOutcome,
-} from '../../../setup/setup-step';
+} from '../../../lifecycle/setup/setup-step';
 import { GcpSetupClient, type IamPolicy } from './gcp-setup.client';
 import { GoogleApiError, toStepError } from './google-api-error';
 import { selectedProjects } from './list-projects.step';

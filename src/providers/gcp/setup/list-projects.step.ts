@@ -4,7 +4,7 @@ import {
   SetupNeedsSelection,
   type SetupStep,
   type StepOutcome,
-} from '../../../setup/setup-step';
+} from '../../../lifecycle/setup/setup-step';
 import { GcpSetupClient } from './gcp-setup.client';
 import { toStepError } from './google-api-error';
 

@@ -1,7 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config/config';
-import { SetupClock, backoffMs } from '../../../setup/setup-clock';
-import { type SetupContext, type SetupStep, type StepOutcome } from '../../../setup/setup-step';
+import { SetupClock, backoffMs } from '../../../common/clock';
+import {
+  type SetupContext,
+  type SetupStep,
+  type StepOutcome,
+} from '../../../lifecycle/setup/setup-step';
 import { GcpSetupClient } from './gcp-setup.client';
 import { GoogleApiError } from './google-api-error';
 import { type ServiceAccountsState } from './service-accounts.step';

@@ -1,4 +1,4 @@
-import { type SetupDefinition } from '../../../setup/setup-definition';
+import { type SetupDefinition } from '../../../lifecycle/setup/setup-definition';
 
 /** The Tailscale setup steps, in order (SPEC §5). */
 export const TAILSCALE_SETUP_STEPS = ['acl_tag_owner', 'auth_key', 'ssh_key'] as const;

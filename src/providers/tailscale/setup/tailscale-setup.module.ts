@@ -1,7 +1,7 @@
 import { Injectable, Module } from '@nestjs/common';
-import { SetupClock } from '../../../setup/setup-clock';
-import { SETUP_PLAN_TOKENS } from '../../../setup/setup-jobs';
-import { type SetupPlan, type SetupStep } from '../../../setup/setup-step';
+import { SetupClock } from '../../../common/clock';
+import { SETUP_PLAN_TOKENS } from '../../../lifecycle/setup/setup-jobs';
+import { type SetupPlan, type SetupStep } from '../../../lifecycle/setup/setup-step';
 import { TailscaleSetupClient } from './tailscale-setup.client';
 import { AclTagOwnerStep, AuthKeyStep, SshKeyStep } from './tailscale-setup.steps';
 

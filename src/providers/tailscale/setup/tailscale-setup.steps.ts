@@ -1,4 +1,4 @@
-import { setupSecretPathFor } from '../../../connections/connection-writer';
+import { setupSecretPathFor } from '../../../lifecycle/connection-writer';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config/config';
@@ -9,13 +9,13 @@ import {
   type SecretStore,
   SecretStoreError,
 } from '../../../secrets/secret-store';
-import { SetupClock, backoffMs } from '../../../setup/setup-clock';
+import { SetupClock, backoffMs } from '../../../common/clock';
 import {
   type SetupContext,
   type SetupStep,
   SetupStepError,
   type StepOutcome,
-} from '../../../setup/setup-step';
+} from '../../../lifecycle/setup/setup-step';
 import { TailscaleSetupApiError, TailscaleSetupClient } from './tailscale-setup.client';
 
 /** 90 days, as SPEC §5 asks of the auth key. */

@@ -1,0 +1,86 @@
+import { Controller, Get, Header, HttpCode, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { type FastifyRequest } from 'fastify';
+import { type Caller, callerActor } from '../auth/caller';
+import { CurrentCaller, RequireScopes } from '../auth/decorators';
+import { ConnectionsService } from './connections.service';
+import { connectionIdParam } from './connections.schemas';
+import { ZodParam, ZodResponse } from '../openapi/contract';
+import { problemResponses } from '../openapi/schemas';
+import { RefreshRateLimit } from './refresh-rate-limit';
+import { RefreshService } from '../lifecycle/refresh/refresh.service';
+import {
+  type RefreshView,
+  type TokenView,
+  TokenService,
+  refreshView,
+  tokenView,
+} from './token.service';
+
+@ApiTags('tokens')
+@ApiBearerAuth()
+@Controller('connections')
+export class TokenController {
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly connections: ConnectionsService,
+    private readonly refresher: RefreshService,
+    private readonly rateLimit: RefreshRateLimit,
+  ) {}
+
+  @Get(':id/token')
+  @RequireScopes('tokens:read')
+  @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    operationId: 'getConnectionToken',
+    summary:
+      'A current access token for the connection, refreshed first when it is about to expire',
+  })
+  @ZodResponse(200, tokenView)
+  @problemResponses(401, 403, 404, 409, 503)
+  token(
+    @CurrentCaller() caller: Caller,
+    @ZodParam('id', connectionIdParam) id: string,
+    @Req() req: FastifyRequest,
+  ): Promise<TokenView> {
+    return this.tokens.read(caller, id, req.id);
+  }
+
+  @Post(':id/refresh')
+  @HttpCode(200)
+  @ApiOperation({
+    operationId: 'refreshConnection',
+    summary: 'Refresh the access token now, even inside the refresh window',
+  })
+  @ZodResponse(200, refreshView)
+  @problemResponses(401, 403, 404, 409, 429, 503)
+  async refresh(
+    @CurrentCaller() caller: Caller,
+    @ZodParam('id', connectionIdParam) id: string,
+    @Req() req: FastifyRequest,
+  ): Promise<RefreshView> {
+    const connection = await this.connections.findOwned(caller, id);
+    return refreshNow(this.rateLimit, this.refresher, connection.id, caller, req.id);
+  }
+}
+
+/** The manual refresh both endpoints share: rate limited per connection, then forced. */
+export async function refreshNow(
+  rateLimit: RefreshRateLimit,
+  refresher: RefreshService,
+  connectionId: string,
+  caller: Caller,
+  requestId?: string,
+): Promise<RefreshView> {
+  await rateLimit.hit(connectionId);
+  const outcome = await refresher.refresh(connectionId, {
+    trigger: 'manual',
+    force: true,
+    actor: callerActor(caller),
+    requestId,
+  });
+  return {
+    expires_at: outcome.connection.expiresAt?.toISOString() ?? null,
+    refreshed_at: outcome.connection.lastRefreshedAt?.toISOString() ?? null,
+  };
+}

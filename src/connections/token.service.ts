@@ -1,0 +1,202 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { type Caller, actingUserId, callerActor } from '../auth/caller';
+import { BrokerError } from '../common/error-codes';
+import { APP_CONFIG, type AppConfig } from '../config/config';
+import { ConnectionsService } from './connections.service';
+import { type ConnectionEntity } from '../database/entities';
+import { SECRET_STORE, type SecretStore, type SecretValue } from '../secrets/secret-store';
+import { LifecycleMetrics, type TokenReadOutcome } from '../lifecycle/lifecycle-metrics';
+import { RefreshService } from '../lifecycle/refresh/refresh.service';
+import { isInWindow, isServable } from '../lifecycle/refresh/refresh-timing';
+import { ConnectionRowCache } from '../lifecycle/connection-row-cache';
+import { TokenCache } from '../lifecycle/token-cache';
+import { TokenReadAudit } from './token-read-audit';
+import { z } from 'zod';
+import { dateTimeString, responseSchema } from '../openapi/contract';
+
+/** GET /connections/:id/token. Never a refresh token, client secret or private key. */
+export const tokenView = responseSchema(
+  'AccessToken',
+  z.object({
+    access_token: z.string(),
+    token_type: z.string().meta({ example: 'Bearer' }),
+    expires_at: dateTimeString,
+    scope: z.string().describe('Space-separated scopes'),
+  }),
+);
+
+export type TokenView = z.output<typeof tokenView>;
+
+/** POST /connections/:id/refresh. */
+export const refreshView = responseSchema(
+  'RefreshResult',
+  z.object({ expires_at: dateTimeString.nullable(), refreshed_at: dateTimeString.nullable() }),
+);
+
+export type RefreshView = z.output<typeof refreshView>;
+
+/**
+ * Hands out access tokens. The hot path is one indexed Postgres read (ownership and the current
+ * secret version) and an in-memory cache hit; the secret store is read once per version, and the
+ * provider only when the token is inside the refresh window.
+ */
+@Injectable()
+export class TokenService {
+  private readonly logger = new Logger(TokenService.name);
+  private readonly windowSeconds: number;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly connections: ConnectionsService,
+    private readonly refresher: RefreshService,
+    @Inject(SECRET_STORE) private readonly secrets: SecretStore,
+    private readonly cache: TokenCache,
+    private readonly rowCache: ConnectionRowCache,
+    private readonly metrics: LifecycleMetrics,
+    private readonly readAudit: TokenReadAudit,
+  ) {
+    this.windowSeconds = config.lifecycle.refreshWindowSeconds;
+  }
+
+  async read(caller: Caller, id: string, requestId?: string): Promise<TokenView> {
+    const found = await this.ownedRow(caller, id);
+    let outcome: TokenReadOutcome = 'error';
+    try {
+      const { connection, refreshed } = await this.current(found, caller, requestId);
+      const view = present(connection, await this.secretOf(connection));
+      outcome = refreshed ?? 'served';
+      if (caller.kind === 'api_key') {
+        this.readAudit.record({
+          keyId: caller.keyId,
+          connectionId: connection.id,
+          provider: connection.provider,
+          requestId,
+          at: new Date(),
+        });
+      }
+      return view;
+    } catch (err) {
+      if (err instanceof BrokerError) {
+        if (err.code === 'needs_reauth') outcome = 'needs_reauth';
+        else if (err.code === 'provider_unavailable') outcome = 'unavailable';
+      }
+      throw err;
+    } finally {
+      this.metrics.tokenReads.inc({ provider: found.provider, outcome });
+    }
+  }
+
+  /** The caller's connection, from the per-process row cache when it holds it (see ConnectionRowCache). */
+  private async ownedRow(caller: Caller, id: string): Promise<ConnectionEntity> {
+    const cached = this.rowCache.get(id);
+    const user = actingUserId(caller);
+    if (cached && (user === undefined || cached.userId === user)) return cached;
+    const row = await this.connections.findOwned(caller, id);
+    this.rowCache.set(row);
+    return row;
+  }
+
+  /** The connection whose token to serve, refreshed first when it is inside the window. */
+  private async current(
+    row: ConnectionEntity,
+    caller: Caller,
+    requestId?: string,
+  ): Promise<{ connection: ConnectionEntity; refreshed?: 'refreshed' | 'stale_served' }> {
+    switch (row.status) {
+      case 'revoked':
+        throw new BrokerError('not_found', 'No such connection');
+      case 'needs_reauth':
+        throw new BrokerError(
+          'needs_reauth',
+          'The provider no longer accepts this connection; its owner must connect it again',
+        );
+      case 'active':
+      case 'refresh_failing':
+        break;
+    }
+    if (!isInWindow(row.expiresAt, this.windowSeconds, Date.now())) return { connection: row };
+    try {
+      const outcome = await this.refresher.refresh(row.id, {
+        trigger: 'read',
+        force: false,
+        actor: callerActor(caller),
+        requestId,
+      });
+      switch (outcome.kind) {
+        case 'refreshed':
+          return { connection: outcome.connection, refreshed: 'refreshed' };
+        case 'fresh':
+          return { connection: outcome.connection };
+        case 'backoff':
+          if (isServable(outcome.connection.expiresAt, Date.now())) {
+            return { connection: outcome.connection, refreshed: 'stale_served' };
+          }
+          throw new BrokerError(
+            'provider_unavailable',
+            `The ${row.provider} token expired and the provider is failing; the next attempt is at ${outcome.connection.nextAttemptAt.toISOString()}`,
+            {
+              headers: {
+                'retry-after': String(
+                  Math.max(
+                    1,
+                    Math.ceil((outcome.connection.nextAttemptAt.getTime() - Date.now()) / 1000),
+                  ),
+                ),
+              },
+            },
+          );
+      }
+    } catch (err) {
+      // A transient failure does not take away a token that still works.
+      if (
+        err instanceof BrokerError &&
+        err.code === 'provider_unavailable' &&
+        isServable(row.expiresAt, Date.now())
+      ) {
+        return { connection: row, refreshed: 'stale_served' };
+      }
+      throw err;
+    }
+  }
+
+  private async secretOf(connection: ConnectionEntity): Promise<SecretValue> {
+    const ref = { path: connection.vaultPath, version: connection.vaultVersion };
+    const cached = this.cache.get(ref);
+    if (cached) return cached;
+    let secret: SecretValue | null;
+    try {
+      secret = await this.secrets.read(ref.path, ref.version);
+    } catch (err) {
+      throw new BrokerError(
+        'secret_store_unavailable',
+        'The secret store is unavailable; try again',
+        {
+          cause: err,
+        },
+      );
+    }
+    if (!secret) {
+      this.logger.error(
+        { connection_id: connection.id, version: ref.version },
+        'the secret version Postgres names is missing from the secret store',
+      );
+      throw new BrokerError('secret_store_unavailable', 'The token is not available; try again');
+    }
+    this.cache.set(secret);
+    return secret;
+  }
+}
+
+function present(connection: ConnectionEntity, secret: SecretValue): TokenView {
+  const data = secret.reveal();
+  const accessToken = data.access_token;
+  if (!accessToken || !connection.expiresAt) {
+    throw new BrokerError('secret_store_unavailable', 'The stored token set has no access token');
+  }
+  return {
+    access_token: accessToken,
+    token_type: data.token_type ?? 'Bearer',
+    expires_at: connection.expiresAt.toISOString(),
+    scope: connection.scopes.join(' '),
+  };
+}

@@ -1,0 +1,72 @@
+import { type ConnectionEntity, type SetupRunEntity } from '../../database/entities';
+
+/**
+ * What a setup step reports when it ends without throwing. `partial`: some of its work failed in a
+ * way a re-run may fix (e.g. a service account whose IAM grant has not propagated yet).
+ */
+export interface StepOutcome {
+  status: 'succeeded' | 'skipped' | 'partial';
+  detail?: string;
+  errorCode?: string;
+}
+
+/** What a step sees: the connection, its run, and ways to report progress and keep state. */
+export interface SetupContext {
+  readonly connection: ConnectionEntity;
+  readonly run: Readonly<
+    Pick<SetupRunEntity, 'id' | 'eligibleProjects' | 'selection' | 'result' | 'attempts'>
+  >;
+  /** A fresh access token for the connection, through the token service (refreshing if due). */
+  accessToken(): Promise<string>;
+  /** This step's saved state from an earlier (interrupted) attempt, if any. */
+  state<T extends object>(): T | undefined;
+  /** Another (earlier) step's saved state, e.g. the projects list_projects found. */
+  stateOf<T extends object>(step: string): T | undefined;
+  /** Saves this step's state so a re-run resumes instead of repeating finished work. */
+  saveState(state: object): Promise<void>;
+  /** Persists progress within the step (0..1) with a short human line. */
+  progress(fraction: number, detail?: string): Promise<void>;
+  /** Saves what list_projects found: the projects a selection must come from. */
+  saveEligibleProjects(projects: NonNullable<SetupRunEntity['eligibleProjects']>): Promise<void>;
+  /** Merges non-secret facts into the connection's metadata (e.g. an SSH public key). */
+  mergeMetadata(metadata: Record<string, unknown>): Promise<void>;
+}
+
+export interface SetupStep {
+  readonly name: string;
+  run(ctx: SetupContext): Promise<StepOutcome>;
+}
+
+/**
+ * A step failed. `retryable`: BullMQ tries the job again with backoff (network, 5xx, 429, an
+ * operation that did not finish in time); otherwise the run ends `failed` at once (a 403, bad
+ * input) — retrying a permission error would only repeat it. `detail` is shown to the user, so it
+ * never holds a secret or a raw provider body; `missingRoles` names what the user should be granted.
+ */
+export class SetupStepError extends Error {
+  constructor(
+    readonly code: string,
+    readonly detail: string,
+    readonly options: { retryable: boolean; missingRoles?: string[]; cause?: unknown },
+  ) {
+    super(detail, { cause: options.cause });
+    this.name = 'SetupStepError';
+  }
+
+  get retryable(): boolean {
+    return this.options.retryable;
+  }
+}
+
+/** The run cannot go on until the user picks projects (POST /connections/:id/setup/retry). */
+export class SetupNeedsSelection extends Error {
+  constructor(readonly eligibleCount: number) {
+    super(`${eligibleCount} eligible projects; choose which ones to set up`);
+    this.name = 'SetupNeedsSelection';
+  }
+}
+
+/** One provider's setup: the job that runs it and its steps, in order. */
+export interface SetupPlan {
+  readonly steps: readonly SetupStep[];
+}

@@ -1,0 +1,296 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { type AuditInput, type AuditService } from '../../../../src/audit/audit.service';
+import { BrokerError } from '../../../../src/common/error-codes';
+import { type AppConfig } from '../../../../src/config/config';
+import { type ConnectionChanges } from '../../../../src/lifecycle/connection-changes';
+import { ConnectionEntity } from '../../../../src/database/entities';
+import {
+  type ConnectionLifecycleRepository,
+  type RefreshFailure,
+  type RefreshSuccess,
+} from '../../../../src/database/repositories/connection-lifecycle.repository';
+import { LifecycleMetrics } from '../../../../src/lifecycle/lifecycle-metrics';
+import { RedisLock } from '../../../../src/lifecycle/redis-lock';
+import { RefreshService } from '../../../../src/lifecycle/refresh/refresh.service';
+import { TokenCache } from '../../../../src/lifecycle/token-cache';
+import { MetricsService } from '../../../../src/metrics/metrics.service';
+import {
+  type CredentialProvider,
+  ProviderError,
+  type TokenGrant,
+} from '../../../../src/providers/provider';
+import { type ProviderRegistry } from '../../../../src/providers/provider-registry';
+import {
+  type SecretData,
+  type SecretRef,
+  type SecretStore,
+  SecretStoreError,
+  SecretValue,
+} from '../../../../src/secrets/secret-store';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** The repository's guarded writes, in memory. */
+class MemoryConnections {
+  readonly rows = new Map<string, ConnectionEntity>();
+  findById = async (id: string) => {
+    const row = this.rows.get(id);
+    return row ? Object.assign(new ConnectionEntity(), structuredClone(row)) : null;
+  };
+  recordSuccess = async (id: string, s: RefreshSuccess) => {
+    const row = this.rows.get(id);
+    if (!row || row.vaultVersion >= s.vaultVersion) return false;
+    Object.assign(row, {
+      status: 'active',
+      expiresAt: s.expiresAt,
+      scopes: s.scopes,
+      vaultVersion: s.vaultVersion,
+      lastRefreshedAt: s.refreshedAt,
+      refreshFailures: 0,
+      lastErrorCode: null,
+    });
+    return true;
+  };
+  recordFailure = async (id: string, seen: number, f: RefreshFailure) => {
+    const row = this.rows.get(id);
+    if (!row || row.vaultVersion !== seen) return false;
+    Object.assign(row, {
+      status: f.status,
+      lastErrorCode: f.errorCode,
+      nextAttemptAt: f.nextAttemptAt,
+      refreshFailures: row.refreshFailures + 1,
+    });
+    return true;
+  };
+}
+
+/** A KV v2-like store with check-and-set. */
+class MemorySecrets implements SecretStore {
+  readonly kind = 'vault' as const;
+  readonly versions = new Map<string, SecretData[]>();
+  async read(path: string, version?: number): Promise<SecretValue | null> {
+    const all = this.versions.get(path) ?? [];
+    const v = version ?? all.length;
+    const data = all[v - 1];
+    return data ? new SecretValue({ path, version: v }, data) : null;
+  }
+  async write(path: string, data: SecretData, options?: { cas?: number }): Promise<SecretRef> {
+    const all = this.versions.get(path) ?? [];
+    if (options?.cas !== undefined && options.cas !== all.length) {
+      throw new SecretStoreError('cas_mismatch', 'cas');
+    }
+    all.push({ ...data });
+    this.versions.set(path, all);
+    return { path, version: all.length };
+  }
+  async destroy(): Promise<void> {}
+  async list(): Promise<string[]> {
+    return [];
+  }
+  async health() {
+    return { ok: true as const, kind: 'vault' as const };
+  }
+}
+
+class FakeDriver implements CredentialProvider {
+  readonly provider = 'gcp' as const;
+  calls = 0;
+  latencyMs = 50;
+  next: (() => TokenGrant) | undefined;
+  failWith: ProviderError | undefined;
+  isEnabled() {
+    return true;
+  }
+  async refresh(_c: ConnectionEntity, secret: SecretData): Promise<TokenGrant> {
+    this.calls++;
+    await new Promise((r) => setTimeout(r, this.latencyMs));
+    if (this.failWith) throw this.failWith;
+    return (
+      this.next?.() ?? {
+        secret: { ...secret, access_token: `ya29.new-${this.calls}` },
+        expiresAt: new Date(Date.now() + 3600_000),
+        scopes: ['a'],
+      }
+    );
+  }
+  async revoke(): Promise<void> {}
+}
+
+describe('RefreshService (single-flight, failures, CAS)', () => {
+  const prefix = `cbk_unit_refresh_${randomBytes(4).toString('hex')}:`;
+  let redis: Redis;
+  const config = {
+    lifecycle: { refreshWindowSeconds: 300, refreshConcurrency: 10 },
+  } as unknown as AppConfig;
+  let connections: MemoryConnections;
+  let secrets: MemorySecrets;
+  let driver: FakeDriver;
+  let audits: AuditInput[];
+  let published: string[];
+
+  beforeAll(() => {
+    redis = new Redis(REDIS_URL, { keyPrefix: prefix });
+  });
+  afterAll(async () => {
+    const raw = new Redis(REDIS_URL);
+    const keys = await raw.keys(`${prefix}*`);
+    if (keys.length > 0) await raw.del(...keys);
+    raw.disconnect();
+    redis.disconnect();
+  });
+  beforeEach(() => {
+    connections = new MemoryConnections();
+    secrets = new MemorySecrets();
+    driver = new FakeDriver();
+    audits = [];
+    published = [];
+  });
+
+  /** A separate service instance: another process as far as in-process sharing goes. */
+  function service(): RefreshService {
+    return new RefreshService(
+      config,
+      connections as unknown as ConnectionLifecycleRepository,
+      secrets,
+      { get: () => driver } as unknown as ProviderRegistry,
+      new RedisLock(redis),
+      new TokenCache(),
+      new LifecycleMetrics(new MetricsService()),
+      { record: async (a: AuditInput) => void audits.push(a) } as unknown as AuditService,
+      { publish: async (id: string) => void published.push(id) } as unknown as ConnectionChanges,
+    );
+  }
+
+  async function seed(expiresInSeconds: number): Promise<ConnectionEntity> {
+    const id = randomUUID();
+    const path = `connections/${id}`;
+    await secrets.write(path, { access_token: 'ya29.old', refresh_token: '1//r' }, { cas: 0 });
+    const row = Object.assign(new ConnectionEntity(), {
+      id,
+      provider: 'gcp',
+      status: 'active',
+      scopes: ['a'],
+      expiresAt: new Date(Date.now() + expiresInSeconds * 1000),
+      lastRefreshedAt: null,
+      refreshFailures: 0,
+      lastErrorCode: null,
+      nextAttemptAt: new Date(0),
+      vaultPath: path,
+      vaultVersion: 1,
+    });
+    connections.rows.set(id, row);
+    return row;
+  }
+
+  it('shares one upstream call among concurrent callers in one process and across processes', async () => {
+    const row = await seed(30);
+    const here = service();
+    const there = service();
+    const outcomes = await Promise.all([
+      ...Array.from({ length: 20 }, () => here.refresh(row.id, { trigger: 'read', force: false })),
+      ...Array.from({ length: 20 }, () => there.refresh(row.id, { trigger: 'read', force: false })),
+    ]);
+    expect(driver.calls).toBe(1);
+    // One process's callers share the refreshing flight; the other's find the result after the lock.
+    expect(outcomes.filter((o) => o.kind === 'refreshed')).toHaveLength(20);
+    expect(outcomes.filter((o) => o.kind === 'fresh')).toHaveLength(20);
+    expect(new Set(outcomes.map((o) => o.connection.vaultVersion))).toEqual(new Set([2]));
+    expect(secrets.versions.get(row.vaultPath)).toHaveLength(2);
+    // Every process's row cache hears of the change once.
+    expect(published).toEqual([row.id]);
+  });
+
+  it('does not call upstream when the re-read row is already outside the window', async () => {
+    const row = await seed(3000);
+    const outcome = await service().refresh(row.id, { trigger: 'scheduled', force: false });
+    expect(outcome.kind).toBe('fresh');
+    expect(driver.calls).toBe(0);
+  });
+
+  it('a forced refresh calls upstream even outside the window, once for concurrent callers', async () => {
+    const row = await seed(3000);
+    const s = service();
+    const outcomes = await Promise.all(
+      Array.from({ length: 5 }, () => s.refresh(row.id, { trigger: 'manual', force: true })),
+    );
+    expect(driver.calls).toBe(1);
+    expect(outcomes.every((o) => o.connection.lastRefreshedAt !== null)).toBe(true);
+  });
+
+  it('permanent failure → needs_reauth, audited; later calls never reach the provider', async () => {
+    const row = await seed(30);
+    driver.failWith = new ProviderError('permanent', 'invalid_grant', 'dead');
+    const s = service();
+    await expect(s.refresh(row.id, { trigger: 'read', force: false })).rejects.toMatchObject({
+      code: 'needs_reauth',
+    });
+    expect(connections.rows.get(row.id)?.status).toBe('needs_reauth');
+    expect(audits.at(-1)).toMatchObject({ outcome: 'failure', errorCode: 'needs_reauth' });
+    await expect(s.refresh(row.id, { trigger: 'manual', force: true })).rejects.toBeInstanceOf(
+      BrokerError,
+    );
+    expect(driver.calls).toBe(1);
+  });
+
+  it('transient failure → refresh_failing with backoff; no call until next_attempt_at; then active', async () => {
+    const row = await seed(30);
+    driver.failWith = new ProviderError('transient', 'upstream_unavailable', '503');
+    const s = service();
+    await expect(s.refresh(row.id, { trigger: 'scheduled', force: false })).rejects.toMatchObject({
+      code: 'provider_unavailable',
+    });
+    const failing = connections.rows.get(row.id);
+    expect(failing?.status).toBe('refresh_failing');
+    expect(failing?.refreshFailures).toBe(1);
+    const pause = (failing?.nextAttemptAt.getTime() ?? 0) - Date.now();
+    expect(pause).toBeGreaterThan(14_000);
+    expect(pause).toBeLessThanOrEqual(30_000);
+    expect((await s.refresh(row.id, { trigger: 'read', force: false })).kind).toBe('backoff');
+    expect(driver.calls).toBe(1);
+
+    driver.failWith = undefined;
+    if (failing) failing.nextAttemptAt = new Date(Date.now() - 1);
+    expect((await s.refresh(row.id, { trigger: 'scheduled', force: false })).kind).toBe(
+      'refreshed',
+    );
+    expect(connections.rows.get(row.id)).toMatchObject({ status: 'active', refreshFailures: 0 });
+  });
+
+  it('check-and-set: a newer version written meanwhile is never overwritten', async () => {
+    const row = await seed(30);
+    driver.latencyMs = 100;
+    const pending = service().refresh(row.id, { trigger: 'read', force: false });
+    await new Promise((r) => setTimeout(r, 30));
+    await secrets.write(row.vaultPath, { access_token: 'ya29.reconnected' }, { cas: 1 });
+    await expect(pending).rejects.toMatchObject({ code: 'provider_unavailable' });
+    const versions = secrets.versions.get(row.vaultPath) ?? [];
+    expect(versions).toHaveLength(2);
+    expect(versions[1].access_token).toBe('ya29.reconnected');
+    expect(connections.rows.get(row.id)?.vaultVersion).toBe(1);
+  });
+
+  it('builds on the newest Vault version after a crash left Postgres behind', async () => {
+    const row = await seed(30);
+    await secrets.write(
+      row.vaultPath,
+      { access_token: 'ya29.crashed', refresh_token: '1//rotated' },
+      { cas: 1 },
+    );
+    let seen: SecretData | undefined;
+    driver.next = () => ({
+      secret: { access_token: 'ya29.after' },
+      expiresAt: new Date(Date.now() + 3600_000),
+      scopes: [],
+    });
+    const original = driver.refresh.bind(driver);
+    driver.refresh = async (c, secret) => {
+      seen = secret;
+      return original(c, secret);
+    };
+    const outcome = await service().refresh(row.id, { trigger: 'read', force: false });
+    expect(seen?.refresh_token).toBe('1//rotated');
+    expect(outcome.connection.vaultVersion).toBe(3);
+    expect(outcome.connection.scopes).toEqual(['a']);
+  });
+});
