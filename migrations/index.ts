@@ -1,4 +1,5 @@
 import { InitialSchema1795465202674 } from './1795465202674-InitialSchema';
+import { SetupRunInputs1796083200000 } from './1796083200000-SetupRunInputs';
 
 /** Every migration, oldest first. A new one is generated with `npm run migration:generate` and added here. */
-export const MIGRATIONS = [InitialSchema1795465202674];
+export const MIGRATIONS = [InitialSchema1795465202674, SetupRunInputs1796083200000];

@@ -1,5 +1,4 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { BullModule } from '@nestjs/bullmq';
 import { APP_FILTER } from '@nestjs/core';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
@@ -7,23 +6,30 @@ import { LoggerModule } from 'nestjs-pino';
 import { AdminModule } from './admin/admin.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { ClockModule } from './common/clock';
 import { httpLoggerParams } from './common/http-logger';
 import { ProblemFilter } from './common/problem.filter';
 import { LOGIN_THROTTLER } from './common/rate-limit';
 import { type AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { ConnectionsModule } from './connections/connections.module';
-import { LifecycleModule } from './lifecycle/lifecycle.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthController } from './health/health.controller';
 import { ReadinessService } from './health/readiness.service';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsModule } from './metrics/metrics.module';
-import { ProvidersModule } from './providers/providers.module';
+import { JobsModule } from './jobs/jobs.module';
+import { AzureDriverModule } from './providers/azure/azure-driver.module';
+import { AzureModule } from './providers/azure/azure.module';
+import { GcpDriverModule } from './providers/gcp/gcp-driver.module';
+import { GcpModule } from './providers/gcp/gcp.module';
+import { OvhDriverModule } from './providers/ovh/ovh-driver.module';
+import { OvhModule } from './providers/ovh/ovh.module';
+import { ProviderRegistryModule } from './providers/provider-registry.module';
+import { TailscaleDriverModule } from './providers/tailscale/tailscale-driver.module';
+import { TailscaleModule } from './providers/tailscale/tailscale.module';
 import { RedisModule, RedisService } from './redis/redis.module';
-import { redisOptionsFromUrl } from './redis/redis-options';
 import { SecretsModule } from './secrets/secrets.module';
-import { SetupModule } from './connections/setup.module';
 
 /** The HTTP api process. */
 @Module({})
@@ -33,6 +39,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        ClockModule,
         LoggerModule.forRoot(httpLoggerParams(config)),
         DatabaseModule,
         RedisModule,
@@ -50,14 +57,19 @@ export class AppModule {
           }),
         }),
         // The api only produces jobs (setup after a connect); same connection and prefix as the worker.
-        BullModule.forRoot({
-          connection: { ...redisOptionsFromUrl(config.redis.url), maxRetriesPerRequest: null },
-          prefix: `${config.redis.prefix}:bull`,
-        }),
-        ProvidersModule,
+        JobsModule.forRoot(config),
+        // The one place (with worker.module.ts) that assembles the providers into the registry.
+        ProviderRegistryModule.forDrivers([
+          GcpDriverModule,
+          AzureDriverModule,
+          TailscaleDriverModule,
+          OvhDriverModule,
+        ]),
         ConnectionsModule,
-        LifecycleModule,
-        SetupModule,
+        GcpModule,
+        AzureModule,
+        TailscaleModule,
+        OvhModule,
         AdminModule,
       ],
       controllers: [HealthController, MetricsController],

@@ -1,8 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { BullModule } from '@nestjs/bullmq';
 import { ScheduleModule } from '@nestjs/schedule';
 import { LoggerModule } from 'nestjs-pino';
 import { AuditModule } from './audit/audit.module';
+import { ClockModule } from './common/clock';
 import { loggerOptions } from './common/logger';
 import { type AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
@@ -10,9 +10,14 @@ import { DatabaseModule } from './database/database.module';
 import { ReadinessService } from './health/readiness.service';
 import { OAuthStateJanitorModule } from './providers/oauth/oauth-state-janitor';
 import { RefreshWorkerModule } from './lifecycle/refresh/refresh-worker.module';
+import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { AzureDriverModule } from './providers/azure/azure-driver.module';
+import { GcpDriverModule } from './providers/gcp/gcp-driver.module';
+import { OvhDriverModule } from './providers/ovh/ovh-driver.module';
+import { ProviderRegistryModule } from './providers/provider-registry.module';
+import { TailscaleDriverModule } from './providers/tailscale/tailscale-driver.module';
 import { RedisModule } from './redis/redis.module';
-import { redisOptionsFromUrl } from './redis/redis-options';
 import { SecretsModule } from './secrets/secrets.module';
 import { SetupWorkerModule } from './lifecycle/setup/setup-worker.module';
 
@@ -24,16 +29,21 @@ export class WorkerModule {
       module: WorkerModule,
       imports: [
         ConfigModule.forRoot(config),
+        ClockModule,
         LoggerModule.forRoot({ pinoHttp: loggerOptions(config.logLevel, { process: 'worker' }) }),
         DatabaseModule,
         RedisModule,
         SecretsModule,
         MetricsModule,
         AuditModule,
-        BullModule.forRoot({
-          connection: { ...redisOptionsFromUrl(config.redis.url), maxRetriesPerRequest: null },
-          prefix: `${config.redis.prefix}:bull`,
-        }),
+        JobsModule.forRoot(config),
+        // The one place (with app.module.ts) that assembles the providers into the registry.
+        ProviderRegistryModule.forDrivers([
+          GcpDriverModule,
+          AzureDriverModule,
+          TailscaleDriverModule,
+          OvhDriverModule,
+        ]),
         ScheduleModule.forRoot(),
         RefreshWorkerModule,
         SetupWorkerModule,

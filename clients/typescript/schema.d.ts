@@ -110,23 +110,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/tailscale/refresh-token": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Re-mint the Tailscale access token now; connection_id may be left out when the user has exactly one Tailscale connection */
-        post: operations["tailscaleRefreshToken"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/connections/{id}/setup": {
         parameters: {
             query?: never;
@@ -238,6 +221,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/tailscale/refresh-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Re-mint the Tailscale access token now; connection_id may be left out when the user has exactly one Tailscale connection */
+        post: operations["tailscaleRefreshToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/ovh/login": {
         parameters: {
             query?: never;
@@ -279,24 +279,10 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        TailscaleConnectRequest: {
-            /** @description OAuth client id */
-            client_id: string;
-            /** @description tskey-client-…; kept in the secret store only */
-            client_secret: string;
-            /**
-             * @description `-` (the client's tailnet) or its name
-             * @default -
-             */
-            tailnet: string;
-        };
         /** @default {} */
-        TailscaleRefreshRequest: {
-            /**
-             * Format: uuid
-             * @description Optional when the user has exactly one Tailscale connection
-             */
-            connection_id?: string;
+        RetrySetupRequest: {
+            /** @description GCP: the projects to set up, when setup asked for a selection */
+            project_ids?: string[];
         };
         AzureLoginRequest: {
             /** @description Tenant id (GUID) or verified domain */
@@ -319,10 +305,24 @@ export interface components {
             /** @description Where the callback sends the browser; on FRONTEND_URL's or PUBLIC_URL's origin */
             redirect_to?: string;
         };
+        TailscaleConnectRequest: {
+            /** @description OAuth client id */
+            client_id: string;
+            /** @description tskey-client-…; kept in the secret store only */
+            client_secret: string;
+            /**
+             * @description `-` (the client's tailnet) or its name
+             * @default -
+             */
+            tailnet: string;
+        };
         /** @default {} */
-        RetrySetupRequest: {
-            /** @description GCP: the projects to set up, when setup asked for a selection */
-            project_ids?: string[];
+        TailscaleRefreshRequest: {
+            /**
+             * Format: uuid
+             * @description Optional when the user has exactly one Tailscale connection
+             */
+            connection_id?: string;
         };
         /** @description RFC 9457 problem details. `code` is stable and machine-readable. */
         Problem: {
@@ -372,11 +372,33 @@ export interface components {
             /** @description Pass as `cursor` for the next page; null at the end */
             next_cursor: string | null;
         };
-        TailscaleRefresh: {
-            /** Format: uuid */
-            connection_id: string;
+        SetupRun: {
+            /** @enum {string} */
+            status: "pending" | "running" | "needs_selection" | "succeeded" | "partial" | "failed" | "not_applicable";
+            progress: number;
+            current_step: string | null;
+            steps: {
+                name: string;
+                /** @enum {string} */
+                status: "pending" | "running" | "succeeded" | "skipped" | "partial" | "failed";
+                detail?: string;
+                error_code?: string;
+            }[];
+            result?: {
+                [key: string]: unknown;
+            };
+            error_code?: string;
+            eligible_projects?: {
+                project_id: string;
+                name: string;
+                billing_enabled: boolean;
+            }[];
+            selection?: string[];
+            attempts: number;
             /** Format: date-time */
-            expires_at: string | null;
+            updated_at: string | null;
+            /** Format: date-time */
+            finished_at: string | null;
         };
         AccessToken: {
             access_token: string;
@@ -429,33 +451,11 @@ export interface components {
              */
             state_expires_at: string;
         };
-        SetupRun: {
-            /** @enum {string} */
-            status: "pending" | "running" | "needs_selection" | "succeeded" | "partial" | "failed" | "not_applicable";
-            progress: number;
-            current_step: string | null;
-            steps: {
-                name: string;
-                /** @enum {string} */
-                status: "pending" | "running" | "succeeded" | "skipped" | "partial" | "failed";
-                detail?: string;
-                error_code?: string;
-            }[];
-            result?: {
-                [key: string]: unknown;
-            };
-            error_code?: string;
-            eligible_projects?: {
-                project_id: string;
-                name: string;
-                billing_enabled: boolean;
-            }[];
-            selection?: string[];
-            attempts: number;
+        TailscaleRefresh: {
+            /** Format: uuid */
+            connection_id: string;
             /** Format: date-time */
-            updated_at: string | null;
-            /** Format: date-time */
-            finished_at: string | null;
+            expires_at: string | null;
         };
     };
     responses: never;
@@ -766,93 +766,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RefreshResult"];
-                };
-            };
-            /** @description unauthenticated */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description forbidden: the API key lacks the scope */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description not_found (also for another user's connection) or provider_disabled */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description needs_reauth or conflict */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description rate_limited */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-            /** @description provider_unavailable or secret_store_unavailable */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
-                };
-            };
-        };
-    };
-    tailscaleRefreshToken: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: {
-            content: {
-                "application/json": components["schemas"]["TailscaleRefreshRequest"];
-            };
-        };
-        responses: {
-            /** @description OK */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TailscaleRefresh"];
-                };
-            };
-            /** @description validation_failed: malformed body, unknown field, wrong type, bad filter, cursor or limit */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description unauthenticated */
@@ -1292,6 +1205,93 @@ export interface operations {
             };
             /** @description the provider accepted the credentials but the account cannot be used */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description provider_unavailable or secret_store_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tailscaleRefreshToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["TailscaleRefreshRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TailscaleRefresh"];
+                };
+            };
+            /** @description validation_failed: malformed body, unknown field, wrong type, bad filter, cursor or limit */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the API key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found (also for another user's connection) or provider_disabled */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description needs_reauth or conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,25 +1,24 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { getSharedConfigToken } from '@nestjs/bullmq';
-import { Queue, type QueueOptions } from 'bullmq';
-import { QUEUES } from '../jobs/queues';
+import { Injectable } from '@nestjs/common';
+import { InjectQueue } from '@nestjs/bullmq';
+import { type Queue } from 'bullmq';
+import { QUEUES, type QueueName } from '../jobs/queues';
 
 /**
- * One read handle on every queue of the broker, for the dashboard. Built from `QUEUES` so a new
- * queue shows up without touching this file.
+ * Every queue of the broker, for the dashboard: the very queues JobsModule registered (one handle
+ * per queue per process). A Record over the queue names, so a new queue fails to compile here
+ * until the dashboard shows it.
  */
 @Injectable()
-export class JobDashboardQueues implements OnApplicationShutdown {
+export class JobDashboardQueues {
   readonly queues: Queue[];
 
-  constructor(@Inject(getSharedConfigToken()) bull: QueueOptions) {
-    this.queues = Object.values(QUEUES).map(
-      (name) => new Queue(name, { connection: bull.connection, prefix: bull.prefix }),
-    );
+  constructor(
+    @InjectQueue(QUEUES.setup) setup: Queue,
+    @InjectQueue(QUEUES.refresh) refresh: Queue,
+  ) {
+    const byName: Record<QueueName, Queue> = { setup, refresh };
+    this.queues = Object.values(byName);
     // Connection errors surface on the dashboard's own requests; unhandled they would crash the api.
     for (const queue of this.queues) queue.on('error', () => undefined);
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    await Promise.all(this.queues.map((q) => q.close()));
   }
 }

@@ -1,10 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Global, Injectable, Module } from '@nestjs/common';
 
-/** Time for setup steps (deadlines, backoff), injectable so a unit test need not wait. */
+/**
+ * The time every timing rule reads (expiry windows, backoff, deadlines, TTLs), injectable so a
+ * test controls it instead of waiting. `SYSTEM_CLOCK` is the default where one is not injected.
+ */
 @Injectable()
-export class SetupClock {
+export class Clock {
   now(): number {
     return Date.now();
+  }
+
+  date(): Date {
+    return new Date(this.now());
   }
 
   sleep(ms: number): Promise<void> {
@@ -12,8 +19,9 @@ export class SetupClock {
   }
 }
 
-/** Exponential backoff with full jitter in its upper half: base·2^attempt, capped. */
-export function backoffMs(baseMs: number, attempt: number, capMs: number): number {
-  const ceiling = Math.min(capMs, baseMs * 2 ** attempt);
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-}
+export const SYSTEM_CLOCK = new Clock();
+
+/** One Clock for the whole process (imported by the entry modules). */
+@Global()
+@Module({ providers: [{ provide: Clock, useValue: SYSTEM_CLOCK }], exports: [Clock] })
+export class ClockModule {}

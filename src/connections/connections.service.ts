@@ -6,7 +6,12 @@ import { type ConnectionEntity } from '../database/entities';
 import { ConnectionsRepository } from '../database/repositories/connections.repository';
 import { ProviderError } from '../providers/provider';
 import { ProviderRegistry } from '../providers/provider-registry';
-import { SECRET_STORE, type SecretStore, SecretStoreError } from '../secrets/secret-store';
+import {
+  SECRET_STORE,
+  type SecretStore,
+  SecretStoreError,
+  secretStoreUnavailable,
+} from '../secrets/secret-store';
 import { ConnectionChanges } from '../lifecycle/connection-changes';
 import { secretPathFor, setupSecretPathFor } from '../lifecycle/connection-writer';
 import { type ConnectionView, presentConnection } from './connection.presenter';
@@ -132,13 +137,5 @@ export class ConnectionsService {
 }
 
 function storeUnavailable(err: unknown): unknown {
-  return err instanceof SecretStoreError
-    ? new BrokerError(
-        'secret_store_unavailable',
-        'The secret store is unavailable; try again later',
-        {
-          cause: err,
-        },
-      )
-    : err;
+  return err instanceof SecretStoreError ? secretStoreUnavailable(err) : err;
 }

@@ -7,10 +7,11 @@ import { BrokerError } from '../common/error-codes';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { ConnectionsService } from './connections.service';
 import { type SetupRunEntity, type SetupStepState } from '../database/entities';
+import { type Provider } from '../database/enums';
 import { SetupRunsRepository } from '../database/repositories/setup-runs.repository';
-import { QUEUES } from '../jobs/queues';
-import { type SetupDefinition } from '../lifecycle/setup/setup-definition';
-import { setupJobFor, setupRetryJobId } from '../lifecycle/setup/setup-jobs';
+import { QUEUES, setupJobName, setupRetryJobId } from '../jobs/queues';
+import { ProviderRegistry } from '../providers/provider-registry';
+import { type SetupDefinition } from '../providers/setup-definition';
 import { type RetrySetupBody, type SetupView } from './setup.schemas';
 
 /** GET /connections/:id/setup and POST /connections/:id/setup/retry. */
@@ -24,18 +25,19 @@ export class SetupService {
     @InjectQueue(QUEUES.setup) private readonly queue: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly audit: AuditService,
+    private readonly providers: ProviderRegistry,
   ) {}
 
   async get(caller: Caller, id: string): Promise<SetupView> {
     const connection = await this.connections.findOwned(caller, id);
-    const job = setupJobFor(connection.provider);
-    const run = job ? await this.runs.findLatest(connection.id) : null;
-    if (run) return present(run);
+    const setup = this.providers.setupOf(connection.provider);
+    const run = setup ? await this.runs.findLatest(connection.id) : null;
+    if (setup && run) return present(run, setup);
     return {
-      status: job ? connection.setupStatus : 'not_applicable',
+      status: setup ? connection.setupStatus : 'not_applicable',
       progress: 0,
       current_step: null,
-      steps: (job?.definition.steps ?? []).map((name) => ({ name, status: 'pending' })),
+      steps: (setup?.stepNames ?? []).map((name) => ({ name, status: 'pending' })),
       attempts: 0,
       updated_at: null,
       finished_at: null,
@@ -49,27 +51,29 @@ export class SetupService {
     requestId?: string,
   ): Promise<SetupView> {
     const connection = await this.connections.findOwned(caller, id);
-    const job = setupJobFor(connection.provider);
-    if (!job) throw new BrokerError('conflict', `${connection.provider} connections have no setup`);
+    const setup = this.providers.setupOf(connection.provider);
+    if (!setup) {
+      throw new BrokerError('conflict', `${connection.provider} connections have no setup`);
+    }
     if (connection.status === 'needs_reauth') {
       throw new BrokerError('needs_reauth', 'Reconnect the account before running setup again');
     }
     if (connection.status === 'revoked')
       throw new BrokerError('conflict', 'The connection is revoked');
-    const run = await this.runs.findOrCreate(connection.id, [...job.definition.steps]);
-    const selection = this.validateSelection(job.definition, run, body.project_ids);
+    const run = await this.runs.findOrCreate(connection.id, [...setup.stepNames]);
+    const input = this.acceptInput(connection.provider, setup, run, body);
     const attempt = await this.runs.claimRetry(run.id, {
       status: 'pending',
       errorCode: null,
       finishedAt: null,
-      steps: resetSteps(run, job.definition, selection),
-      ...(selection ? { selection } : {}),
+      steps: resetSteps(run, setup, input?.changed ?? false),
+      ...(input ? { inputs: input.inputs } : {}),
     });
     if (attempt === null) throw new BrokerError('conflict', 'Setup is already running');
     await this.runs.setConnectionSetupStatus(connection.id, 'pending');
     try {
       await this.queue.add(
-        job.name,
+        setupJobName(connection.provider),
         { connectionId: connection.id },
         { jobId: setupRetryJobId(connection.id, attempt) },
       );
@@ -86,40 +90,26 @@ export class SetupService {
       connectionId: connection.id,
       provider: connection.provider,
       requestId,
-      details: { attempt, ...(selection ? { project_ids: selection } : {}) },
+      details: { attempt, ...(input ? { inputs: input.inputs } : {}) },
     });
     const latest = await this.runs.findLatest(connection.id);
-    return present(latest ?? run);
+    return present(latest ?? run, setup);
   }
 
-  /** The selection, checked against the eligible projects setup found; undefined when none was sent. */
-  private validateSelection(
-    definition: SetupDefinition,
+  /** The retry's input as the provider's setup accepts it; undefined when it brings none. */
+  private acceptInput(
+    provider: Provider,
+    setup: SetupDefinition,
     run: SetupRunEntity,
-    projectIds: string[] | undefined,
-  ): string[] | undefined {
-    const rule = definition.selection;
-    if (projectIds === undefined) {
-      if (run.status === 'needs_selection') {
-        throw invalid('project_ids', 'is required: setup is waiting for a project selection');
-      }
+    body: RetrySetupBody,
+  ): ReturnType<NonNullable<SetupDefinition['input']>['accept']> {
+    const given = Object.entries(body).filter(([, value]) => value !== undefined);
+    if (!setup.input) {
+      const [name] = given[0] ?? [];
+      if (name !== undefined) throw invalid(name, `is not accepted for ${provider} setup`);
       return undefined;
     }
-    if (!rule) throw invalid('project_ids', `is not accepted for ${definition.provider} setup`);
-    if (!run.eligibleProjects) {
-      throw new BrokerError(
-        'conflict',
-        'Setup has not listed the projects yet; retry without project_ids',
-      );
-    }
-    const eligible = new Set(run.eligibleProjects.map((p) => p.project_id));
-    const unknown = projectIds.filter((p) => !eligible.has(p));
-    if (unknown.length > 0) {
-      throw invalid('project_ids', `not among the eligible projects: ${unknown.join(', ')}`);
-    }
-    const max = rule.max(this.config);
-    if (projectIds.length > max) throw invalid('project_ids', `must name at most ${max} projects`);
-    return projectIds;
+    return setup.input.accept(body, run, this.config);
   }
 }
 
@@ -130,20 +120,18 @@ function invalid(path: string, message: string): BrokerError {
 }
 
 /**
- * What a retry re-runs: every step not finished, and — when the selection changes — every step
- * after the one that listed the projects (their saved per-project state still skips done work).
+ * What a retry re-runs: every step not finished, and — when the input changes — every step after
+ * the one the input depends on (their saved per-item state still skips done work).
  */
 function resetSteps(
   run: SetupRunEntity,
   definition: SetupDefinition,
-  selection: string[] | undefined,
+  changed: boolean,
 ): SetupStepState[] {
-  const changed =
-    selection !== undefined && JSON.stringify(selection) !== JSON.stringify(run.selection);
-  const boundary = definition.selection
-    ? definition.steps.indexOf(definition.selection.resetsStepsAfter)
+  const boundary = definition.input
+    ? definition.stepNames.indexOf(definition.input.resetsStepsAfter)
     : -1;
-  return definition.steps.map((name, index) => {
+  return definition.stepNames.map((name, index) => {
     const current = run.steps.find((s) => s.name === name);
     const keep =
       current &&
@@ -153,7 +141,7 @@ function resetSteps(
   });
 }
 
-export function present(run: SetupRunEntity): SetupView {
+export function present(run: SetupRunEntity, definition: SetupDefinition): SetupView {
   return {
     status: run.status,
     progress: run.progress,
@@ -166,8 +154,7 @@ export function present(run: SetupRunEntity): SetupView {
     })),
     ...(run.result ? { result: run.result } : {}),
     ...(run.errorCode ? { error_code: run.errorCode } : {}),
-    ...(run.eligibleProjects ? { eligible_projects: run.eligibleProjects } : {}),
-    ...(run.selection ? { selection: run.selection } : {}),
+    ...definition.present?.(run),
     attempts: run.attempts,
     updated_at: run.updatedAt.toISOString(),
     finished_at: run.finishedAt?.toISOString() ?? null,

@@ -1,14 +1,13 @@
 import { Controller, Get, Header, HttpCode, Post, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type FastifyRequest } from 'fastify';
-import { type Caller, callerActor } from '../auth/caller';
+import { type Caller } from '../auth/caller';
 import { CurrentCaller, RequireScopes } from '../auth/decorators';
 import { ConnectionsService } from './connections.service';
 import { connectionIdParam } from './connections.schemas';
 import { ZodParam, ZodResponse } from '../openapi/contract';
 import { problemResponses } from '../openapi/schemas';
-import { RefreshRateLimit } from './refresh-rate-limit';
-import { RefreshService } from '../lifecycle/refresh/refresh.service';
+import { ManualRefresh } from './manual-refresh';
 import {
   type RefreshView,
   type TokenView,
@@ -24,8 +23,7 @@ export class TokenController {
   constructor(
     private readonly tokens: TokenService,
     private readonly connections: ConnectionsService,
-    private readonly refresher: RefreshService,
-    private readonly rateLimit: RefreshRateLimit,
+    private readonly manual: ManualRefresh,
   ) {}
 
   @Get(':id/token')
@@ -60,27 +58,6 @@ export class TokenController {
     @Req() req: FastifyRequest,
   ): Promise<RefreshView> {
     const connection = await this.connections.findOwned(caller, id);
-    return refreshNow(this.rateLimit, this.refresher, connection.id, caller, req.id);
+    return this.manual.refreshNow(connection.id, caller, req.id);
   }
-}
-
-/** The manual refresh both endpoints share: rate limited per connection, then forced. */
-export async function refreshNow(
-  rateLimit: RefreshRateLimit,
-  refresher: RefreshService,
-  connectionId: string,
-  caller: Caller,
-  requestId?: string,
-): Promise<RefreshView> {
-  await rateLimit.hit(connectionId);
-  const outcome = await refresher.refresh(connectionId, {
-    trigger: 'manual',
-    force: true,
-    actor: callerActor(caller),
-    requestId,
-  });
-  return {
-    expires_at: outcome.connection.expiresAt?.toISOString() ?? null,
-    refreshed_at: outcome.connection.lastRefreshedAt?.toISOString() ?? null,
-  };
 }

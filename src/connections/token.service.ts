@@ -4,7 +4,12 @@ import { BrokerError } from '../common/error-codes';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { ConnectionsService } from './connections.service';
 import { type ConnectionEntity } from '../database/entities';
-import { SECRET_STORE, type SecretStore, type SecretValue } from '../secrets/secret-store';
+import {
+  SECRET_STORE,
+  type SecretStore,
+  type SecretValue,
+  secretStoreUnavailable,
+} from '../secrets/secret-store';
 import { LifecycleMetrics, type TokenReadOutcome } from '../lifecycle/lifecycle-metrics';
 import { RefreshService } from '../lifecycle/refresh/refresh.service';
 import { isInWindow, isServable } from '../lifecycle/refresh/refresh-timing';
@@ -13,6 +18,7 @@ import { TokenCache } from '../lifecycle/token-cache';
 import { TokenReadAudit } from './token-read-audit';
 import { z } from 'zod';
 import { dateTimeString, responseSchema } from '../openapi/contract';
+import { needsReauthProblem, refreshProblem } from './refresh-problem';
 
 /** GET /connections/:id/token. Never a refresh token, client secret or private key. */
 export const tokenView = responseSchema(
@@ -104,58 +110,39 @@ export class TokenService {
   ): Promise<{ connection: ConnectionEntity; refreshed?: 'refreshed' | 'stale_served' }> {
     switch (row.status) {
       case 'revoked':
-        throw new BrokerError('not_found', 'No such connection');
+        throw refreshProblem({ kind: 'gone' }, Date.now());
       case 'needs_reauth':
-        throw new BrokerError(
-          'needs_reauth',
-          'The provider no longer accepts this connection; its owner must connect it again',
-        );
+        throw needsReauthProblem();
       case 'active':
       case 'refresh_failing':
         break;
     }
     if (!isInWindow(row.expiresAt, this.windowSeconds, Date.now())) return { connection: row };
-    try {
-      const outcome = await this.refresher.refresh(row.id, {
-        trigger: 'read',
-        force: false,
-        actor: callerActor(caller),
-        requestId,
-      });
-      switch (outcome.kind) {
-        case 'refreshed':
-          return { connection: outcome.connection, refreshed: 'refreshed' };
-        case 'fresh':
-          return { connection: outcome.connection };
-        case 'backoff':
-          if (isServable(outcome.connection.expiresAt, Date.now())) {
-            return { connection: outcome.connection, refreshed: 'stale_served' };
-          }
-          throw new BrokerError(
-            'provider_unavailable',
-            `The ${row.provider} token expired and the provider is failing; the next attempt is at ${outcome.connection.nextAttemptAt.toISOString()}`,
-            {
-              headers: {
-                'retry-after': String(
-                  Math.max(
-                    1,
-                    Math.ceil((outcome.connection.nextAttemptAt.getTime() - Date.now()) / 1000),
-                  ),
-                ),
-              },
-            },
-          );
-      }
-    } catch (err) {
-      // A transient failure does not take away a token that still works.
-      if (
-        err instanceof BrokerError &&
-        err.code === 'provider_unavailable' &&
-        isServable(row.expiresAt, Date.now())
-      ) {
-        return { connection: row, refreshed: 'stale_served' };
-      }
-      throw err;
+    const outcome = await this.refresher.refresh(row.id, {
+      trigger: 'read',
+      force: false,
+      actor: callerActor(caller),
+      requestId,
+    });
+    switch (outcome.kind) {
+      case 'refreshed':
+        return { connection: outcome.connection, refreshed: 'refreshed' };
+      case 'fresh':
+        return { connection: outcome.connection };
+      case 'backoff':
+        if (isServable(outcome.connection.expiresAt, Date.now())) {
+          return { connection: outcome.connection, refreshed: 'stale_served' };
+        }
+        throw refreshProblem(outcome, Date.now());
+      case 'failing':
+        // A transient failure does not take away a token that still works.
+        if (isServable(row.expiresAt, Date.now())) {
+          return { connection: row, refreshed: 'stale_served' };
+        }
+        throw refreshProblem(outcome, Date.now());
+      case 'needs_reauth':
+      case 'gone':
+        throw refreshProblem(outcome, Date.now());
     }
   }
 
@@ -167,13 +154,7 @@ export class TokenService {
     try {
       secret = await this.secrets.read(ref.path, ref.version);
     } catch (err) {
-      throw new BrokerError(
-        'secret_store_unavailable',
-        'The secret store is unavailable; try again',
-        {
-          cause: err,
-        },
-      );
+      throw secretStoreUnavailable(err);
     }
     if (!secret) {
       this.logger.error(

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { type JobsOptions } from 'bullmq';
+import { type AppConfig } from '../config/config';
+import { PROVIDERS, type Provider } from '../database/enums';
 
 /**
  * Every BullMQ queue, job name and payload, as one typed union (STYLE practice 7). A producer
@@ -14,9 +17,19 @@ export const QUEUES = {
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export type JobSpec =
-  | { queue: typeof QUEUES.setup; name: 'gcp.setup'; payload: { connectionId: string } }
-  | { queue: typeof QUEUES.setup; name: 'tailscale.setup'; payload: { connectionId: string } }
+  | { queue: typeof QUEUES.setup; name: SetupJobName; payload: { connectionId: string } }
   | { queue: typeof QUEUES.refresh; name: 'connection.refresh'; payload: { connectionId: string } };
+
+/** A connection's setup job is named after its provider (`gcp.setup`), as the dashboard shows it. */
+export type SetupJobName = `${Provider}.setup`;
+
+export function setupJobName(provider: Provider): SetupJobName {
+  return `${provider}.setup`;
+}
+
+export function isSetupJobName(name: string): name is SetupJobName {
+  return PROVIDERS.some((provider) => name === setupJobName(provider));
+}
 
 export type JobName = JobSpec['name'];
 export type JobsOf<Q extends QueueName> = Extract<JobSpec, { queue: Q }>;
@@ -57,3 +70,23 @@ export const REFRESH_JOB_OPTIONS = {
   removeOnComplete: true,
   removeOnFail: true,
 } as const;
+
+/**
+ * Defaults for every job on the `setup` queue (set on the queue, so a producer that passes no
+ * options still gets them): exponential backoff between attempts, and finished jobs kept a while
+ * so the dashboard shows them.
+ */
+export function setupJobDefaults(config: Pick<AppConfig, 'setupJobs'>): JobsOptions {
+  return {
+    attempts: config.setupJobs.attempts,
+    backoff: { type: 'exponential', delay: config.setupJobs.backoffMs },
+    removeOnComplete: { age: 7 * 24 * 3600, count: 1000 },
+    removeOnFail: { age: 30 * 24 * 3600, count: 5000 },
+  };
+}
+
+/** The id of a retry's job: one per attempt of the run, so a double submit enqueues once. */
+export function setupRetryJobId(connectionId: string, attempt: number): string {
+  // BullMQ accepts a `:` in a custom id only when it splits into exactly three parts.
+  return `setup:${connectionId}:retry-${attempt}`;
+}

@@ -2,7 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable } from '@nestjs/common';
 import { type Queue } from 'bullmq';
 import { type ConnectionEntity } from '../database/entities';
-import { type JobsOf, QUEUES, setupJobId } from './queues';
+import { type JobsOf, QUEUES, setupJobId, setupJobName } from './queues';
 
 type SetupJob = JobsOf<typeof QUEUES.setup>;
 
@@ -22,14 +22,18 @@ export class SetupQueue {
     private readonly queue: Queue<SetupJob['payload'], unknown, SetupJob['name']>,
   ) {}
 
-  async enqueue(name: SetupJob['name'], connection: ConnectionEntity): Promise<void> {
+  async enqueue(connection: ConnectionEntity): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error('setup enqueue timed out')), ENQUEUE_TIMEOUT_MS);
     });
     try {
       await Promise.race([
-        this.queue.add(name, { connectionId: connection.id }, { jobId: setupJobId(connection) }),
+        this.queue.add(
+          setupJobName(connection.provider),
+          { connectionId: connection.id },
+          { jobId: setupJobId(connection) },
+        ),
         timeout,
       ]);
     } finally {

@@ -12,6 +12,7 @@ import {
   type SecretData,
   type SecretStore,
   SecretStoreError,
+  secretStoreUnavailable,
 } from '../secrets/secret-store';
 
 export interface ConnectInput {
@@ -156,13 +157,7 @@ export class ConnectionWriter {
       return await this.secrets.write(path, data, { cas });
     } catch (err) {
       if (err instanceof SecretStoreError && err.reason !== 'cas_mismatch') {
-        throw new BrokerError(
-          'secret_store_unavailable',
-          'The secret store is unavailable; try again later',
-          {
-            cause: err,
-          },
-        );
+        throw secretStoreUnavailable(err);
       }
       throw err;
     }

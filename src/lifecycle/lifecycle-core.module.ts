@@ -1,21 +1,22 @@
 import { Module } from '@nestjs/common';
 import { ConnectionStoreModule } from './connection-store.module';
 import { ConnectionLifecycleRepository } from '../database/repositories/connection-lifecycle.repository';
-import { ProviderRegistryModule } from '../providers/provider-registry.module';
 import { LifecycleMetrics } from './lifecycle-metrics';
 import { LockService } from './redis-lock';
 import { RefreshAuditLog } from './refresh/refresh-audit-log';
+import { RefreshReporter } from './refresh/refresh-reporter';
 import { RefreshService } from './refresh/refresh.service';
 import { TokenCache } from './token-cache';
 
 /** The single-flight refresh and what it stands on, shared by the api and the worker. */
 @Module({
-  imports: [ProviderRegistryModule, ConnectionStoreModule],
+  imports: [ConnectionStoreModule],
   providers: [
     ConnectionLifecycleRepository,
     LockService,
     LifecycleMetrics,
     RefreshService,
+    RefreshReporter,
     RefreshAuditLog,
     { provide: TokenCache, useFactory: () => new TokenCache() },
   ],

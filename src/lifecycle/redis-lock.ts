@@ -32,6 +32,29 @@ export class RedisLock {
     return ok === 'OK' ? this.held(key, token) : null;
   }
 
+  /**
+   * Takes the lock and renews it every third of its TTL until released, for work of unknown
+   * length: a holder that dies stops renewing, so its lock lapses within `ttlMs`.
+   */
+  async acquireRenewed(key: string, ttlMs: number): Promise<HeldLock | null> {
+    const lock = await this.acquire(key, ttlMs);
+    if (!lock) return null;
+    const timer = setInterval(
+      () => {
+        lock.extend(ttlMs).catch(() => false);
+      },
+      Math.max(250, Math.floor(ttlMs / 3)),
+    );
+    timer.unref();
+    return {
+      ...lock,
+      release: () => {
+        clearInterval(timer);
+        return lock.release();
+      },
+    };
+  }
+
   /** Takes the lock, or keeps it when `token` already holds it (a leader renewing its lease). */
   async acquireOrExtend(key: string, ttlMs: number, token: string): Promise<HeldLock | null> {
     const held = this.held(key, token);

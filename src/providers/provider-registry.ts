@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { BrokerError } from '../common/error-codes';
 import { PROVIDERS, type Provider } from '../database/enums';
 import { CREDENTIAL_PROVIDERS, type CredentialProvider } from './provider';
+import { type SetupDefinition } from './setup-definition';
 
 /** The drivers by provider. Asking for one that is absent or disabled is `provider_disabled`. */
 @Injectable()
@@ -24,6 +25,18 @@ export class ProviderRegistry {
       );
     }
     return driver;
+  }
+
+  /** A provider's post-connect setup; undefined when it has none (setup_status not_applicable). */
+  setupOf(provider: Provider): SetupDefinition | undefined {
+    return this.drivers.get(provider)?.setup;
+  }
+
+  /** Every provider that has a setup, with its definition (the worker checks them at start). */
+  setups(): { provider: Provider; setup: SetupDefinition }[] {
+    return [...this.drivers.values()].flatMap((d) =>
+      d.setup ? [{ provider: d.provider, setup: d.setup }] : [],
+    );
   }
 
   /** Every provider with its state, for the boot log and readiness. */

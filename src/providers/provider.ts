@@ -1,6 +1,7 @@
 import { type ConnectionEntity } from '../database/entities';
 import { type Provider } from '../database/enums';
 import { type SecretData } from '../secrets/secret-store';
+import { type SetupDefinition } from './setup-definition';
 
 /**
  * What every connector implements (STYLE practice 1). Connect flows differ too much to share a
@@ -31,6 +32,9 @@ export interface CredentialProvider {
     secret: SecretData,
     setupSecret: SecretData | null,
   ): Promise<void>;
+
+  /** Post-connect setup, for providers that have one (setup_status is not_applicable otherwise). */
+  readonly setup?: SetupDefinition;
 }
 
 /** The result of a connect or refresh: the new secret version and the facts Postgres keeps. */

@@ -1,3 +1,5 @@
+import { BrokerError } from '../common/error-codes';
+
 /**
  * The secret store port. Adapters: `vault/` (HashiCorp Vault KV v2, the default and the only one
  * allowed in production) and `local/` (AES-256-GCM rows in Postgres, for a laptop).
@@ -104,3 +106,12 @@ export interface SecretStore {
 }
 
 export const SECRET_STORE = Symbol('SECRET_STORE');
+
+/** The one problem for a secret store that cannot be reached (503 `secret_store_unavailable`). */
+export function secretStoreUnavailable(cause: unknown): BrokerError {
+  return new BrokerError(
+    'secret_store_unavailable',
+    'The secret store is unavailable; try again later',
+    { cause },
+  );
+}

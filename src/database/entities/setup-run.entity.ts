@@ -52,11 +52,9 @@ export class SetupRunEntity {
   @Column({ name: 'error_code', type: 'text', nullable: true })
   errorCode!: string | null;
 
-  @Column({ name: 'eligible_projects', type: 'jsonb', nullable: true })
-  eligibleProjects!: { project_id: string; name: string; billing_enabled: boolean }[] | null;
-
+  /** What the last retry asked for, as its provider's setup accepted it (GCP: `project_ids`). */
   @Column({ type: 'jsonb', nullable: true })
-  selection!: string[] | null;
+  inputs!: Record<string, unknown> | null;
 
   @Column({ type: 'integer', default: 0 })
   attempts!: number;

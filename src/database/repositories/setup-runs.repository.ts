@@ -22,8 +22,7 @@ export type SetupRunChanges = Partial<
     | 'steps'
     | 'result'
     | 'errorCode'
-    | 'eligibleProjects'
-    | 'selection'
+    | 'inputs'
     | 'finishedAt'
   >
 >;

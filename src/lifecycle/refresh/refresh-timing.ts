@@ -1,3 +1,5 @@
+import { backoffMs } from '../../common/backoff';
+
 /** The timing rules of the token lifecycle (SPEC §6), as pure functions of `now` and randomness. */
 
 export const BACKOFF_BASE_SECONDS = 30;
@@ -8,14 +10,12 @@ export const MIN_SERVE_SECONDS = 5;
 
 /**
  * The pause after the `failures`-th consecutive transient failure: 30 s doubling, capped at 1 h,
- * with "equal jitter" — somewhere in [d/2, d] — so connections that failed together (a provider
- * outage) do not come back together, yet never sooner than half the nominal backoff.
+ * with equal jitter (common/backoff), so connections that failed together (a provider outage) do
+ * not come back together.
  */
-export function backoffMs(failures: number, random: () => number = Math.random): number {
+export function failureBackoffMs(failures: number, random: () => number = Math.random): number {
   const n = Math.max(1, Math.floor(failures));
-  const nominal = Math.min(BACKOFF_BASE_SECONDS * 2 ** Math.min(n - 1, 30), BACKOFF_CAP_SECONDS);
-  const half = (nominal * 1000) / 2;
-  return Math.round(half + random() * half);
+  return backoffMs(BACKOFF_BASE_SECONDS * 1000, n - 1, BACKOFF_CAP_SECONDS * 1000, random);
 }
 
 /** True when the token expires within the refresh window (or has no known expiry). */

@@ -14,15 +14,15 @@ import { RefreshService } from './refresh.service';
 
 type RefreshJobName = JobsOf<typeof QUEUES.refresh>['name'];
 
+/** Jobs in flight per provider-call slot (see RefreshService's upstream semaphore). */
+const JOBS_PER_UPSTREAM_SLOT = 8;
+
 /**
  * Runs refresh jobs, REFRESH_CONCURRENCY at a time per worker. A job makes one attempt: the
  * refresh service records failures on the connection (status, backoff) and the next tick
  * enqueues again when `next_attempt_at` comes, so the job itself completes either way. Only
  * infrastructure errors (Postgres, Redis, the secret store) fail the job.
  */
-/** Jobs in flight per provider-call slot (see RefreshService's upstream semaphore). */
-const JOBS_PER_UPSTREAM_SLOT = 8;
-
 @Injectable()
 export class RefreshProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RefreshProcessor.name);
@@ -66,18 +66,12 @@ export class RefreshProcessor implements OnApplicationBootstrap, OnApplicationSh
 
   private async refresh(payload: PayloadOf<'connection.refresh'>): Promise<void> {
     try {
+      // Every outcome (a failure included) is recorded on the connection and logged by the
+      // refresh service: the job is done whatever it is.
       await this.refresher.refresh(payload.connectionId, { trigger: 'scheduled', force: false });
     } catch (err) {
-      // Recorded on the connection and logged by the refresh service: the job is done.
-      if (
-        err instanceof BrokerError &&
-        (err.code === 'needs_reauth' ||
-          err.code === 'provider_unavailable' ||
-          err.code === 'not_found' ||
-          err.code === 'provider_disabled')
-      ) {
-        return;
-      }
+      // A provider this broker no longer has enabled: nothing to refresh with.
+      if (err instanceof BrokerError && err.code === 'provider_disabled') return;
       throw err;
     }
   }

@@ -1,25 +1,27 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { AuditService } from '../../audit/audit.service';
-import { BrokerError } from '../../common/error-codes';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Clock, SYSTEM_CLOCK } from '../../common/clock';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { type ConnectionEntity } from '../../database/entities';
-import { type ActorType } from '../../database/enums';
 import { ConnectionLifecycleRepository } from '../../database/repositories/connection-lifecycle.repository';
-import { ProviderError, type TokenGrant } from '../../providers/provider';
+import { type ProviderFailure, ProviderError, type TokenGrant } from '../../providers/provider';
 import { ProviderRegistry } from '../../providers/provider-registry';
 import {
   SECRET_STORE,
   type SecretStore,
   SecretStoreError,
   SecretValue,
+  secretStoreUnavailable,
 } from '../../secrets/secret-store';
-import { LifecycleMetrics, type RefreshOutcomeLabel } from '../lifecycle-metrics';
-import { type HeldLock, LockService } from '../redis-lock';
-import { RefreshAuditLog } from './refresh-audit-log';
-import { backoffMs, isInWindow } from './refresh-timing';
 import { ConnectionChanges } from '../connection-changes';
-import { Semaphore } from './semaphore';
+import { LockService, type HeldLock } from '../redis-lock';
 import { TokenCache } from '../token-cache';
+import { type RefreshOutcome, type RefreshRequest } from './refresh-outcome';
+import { type AttemptReport, RefreshReporter } from './refresh-reporter';
+import { failureBackoffMs, isInWindow } from './refresh-timing';
+import { Semaphore } from './semaphore';
+import { InProcessFlights, holdLockOrWaitForHolder } from './single-flight';
+
+export type { RefreshOutcome, RefreshRequest, RefreshTrigger } from './refresh-outcome';
 
 /** Longest a provider call may take before it counts as a transient `timeout`. */
 export const PROVIDER_CALL_TIMEOUT_MS = 20_000;
@@ -28,47 +30,24 @@ export const REFRESH_LOCK_TTL_MS = 45_000;
 /** How long a caller waits for another holder of the lock before trying to take it itself. */
 const LOCK_WAIT_MS = REFRESH_LOCK_TTL_MS + 5_000;
 
-export type RefreshTrigger = 'scheduled' | 'read' | 'manual';
-
-export interface RefreshRequest {
-  trigger: RefreshTrigger;
-  /**
-   * `false`: refresh only when the token is inside the window (a read, a job). `true`: refresh
-   * now (the manual endpoints) — satisfied by any refresh that finishes after the request began.
-   */
-  force: boolean;
-  actor?: { actorType: ActorType; actorId: string };
-  requestId?: string;
-}
-
-/**
- * What a refresh did. `fresh`: nothing to do, or another holder refreshed meanwhile (no upstream
- * call by us). `refreshed`: we called the provider and stored the new token. `backoff`: the
- * connection is failing and its next attempt is not due yet, so the provider was not called.
- */
-export type RefreshOutcome =
-  | { kind: 'fresh'; connection: ConnectionEntity }
-  | { kind: 'refreshed'; connection: ConnectionEntity }
-  | { kind: 'backoff'; connection: ConnectionEntity };
-
-interface Flight {
-  force: boolean;
-  promise: Promise<RefreshOutcome>;
-}
-
 /**
  * The one way a token gets refreshed — by the scheduled job, a token read, or the manual
- * endpoints (SPEC §6, STYLE practice 6). Per connection, at most one upstream call at a time
- * across every process: callers in this process share one promise; processes share a Redis lock
- * with an owner token; whoever holds the lock re-reads the row first and returns what another
- * holder already stored. The new token goes to the secret store with check-and-set on the
- * version read, then to Postgres, guarded by that version.
+ * endpoints (SPEC §6, STYLE practice 6). The single-flight protocol (single-flight.ts) makes
+ * sure one caller at a time, across every process, runs {@link attempt}: re-read the row, call
+ * the provider, then write the secret store with check-and-set on the version read, then
+ * Postgres, guarded by that version. The outcome is a value (refresh-outcome.ts); what it tells
+ * the world (metrics, log, audit) is the RefreshReporter's.
  */
 @Injectable()
 export class RefreshService {
-  private readonly logger = new Logger(RefreshService.name);
-  private readonly inflight = new Map<string, Flight>();
+  private readonly flights = new InProcessFlights<RefreshOutcome>();
   private readonly windowSeconds: number;
+  /**
+   * REFRESH_CONCURRENCY caps the provider calls this process makes at once. Jobs may be more
+   * (the refresh processor runs several per slot) so that their Postgres, Vault and Redis work
+   * overlaps the provider's latency instead of adding to it.
+   */
+  private readonly upstream: Semaphore;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -77,182 +56,117 @@ export class RefreshService {
     private readonly providers: ProviderRegistry,
     private readonly locks: LockService,
     private readonly cache: TokenCache,
-    private readonly metrics: LifecycleMetrics,
-    private readonly audit: AuditService,
+    private readonly report: RefreshReporter,
     private readonly changes: ConnectionChanges,
-    /** Batches success audits; without it (unit tests) each goes through AuditService. */
-    @Optional() private readonly auditLog?: RefreshAuditLog,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.windowSeconds = config.lifecycle.refreshWindowSeconds;
     this.upstream = new Semaphore(config.lifecycle.refreshConcurrency);
   }
 
-  /**
-   * REFRESH_CONCURRENCY caps the provider calls this process makes at once. Jobs may be more (the
-   * refresh processor runs several per slot) so that their Postgres, Vault and Redis work overlaps
-   * the provider's latency instead of adding to it.
-   */
-  private readonly upstream: Semaphore;
-
   refresh(connectionId: string, request: RefreshRequest): Promise<RefreshOutcome> {
-    return this.join(connectionId, request, new Date());
-  }
-
-  private async join(
-    connectionId: string,
-    request: RefreshRequest,
-    requestedAt: Date,
-  ): Promise<RefreshOutcome> {
-    for (;;) {
-      const flight = this.inflight.get(connectionId);
-      if (flight === undefined) break;
-      // A forced flight satisfies everyone; a due-only flight satisfies only due-only callers.
-      if (flight.force || !request.force) return flight.promise;
-      await flight.promise.catch(() => undefined);
-    }
-    const promise = this.fly(connectionId, request, requestedAt);
-    const flight: Flight = { force: request.force, promise };
-    this.inflight.set(connectionId, flight);
-    try {
-      return await promise;
-    } finally {
-      if (this.inflight.get(connectionId) === flight) this.inflight.delete(connectionId);
-    }
-  }
-
-  private async fly(
-    connectionId: string,
-    request: RefreshRequest,
-    requestedAt: Date,
-  ): Promise<RefreshOutcome> {
-    const key = `lock:refresh:${connectionId}`;
-    const started = Date.now();
-    for (;;) {
-      const lock = await this.locks.acquire(key, REFRESH_LOCK_TTL_MS);
-      if (lock) {
-        try {
-          return await this.underLock(connectionId, request, requestedAt, lock);
-        } finally {
-          await lock.release().catch((err: unknown) => {
-            this.logger.warn({ err, connection_id: connectionId }, 'refresh lock release failed');
-          });
-        }
-      }
-      // Another process is refreshing this connection: wait for it, then look at what it stored.
-      await this.locks.waitUntilFree(key, Date.now() + LOCK_WAIT_MS);
-      const row = await this.connections.findById(connectionId);
-      const settled = row ? this.settledBy(row, request, requestedAt) : undefined;
-      const waited = (Date.now() - started) / 1000;
-      if (row && settled) {
-        this.metrics.lockWait.observe({ result: 'fresh' }, waited);
-        return settled;
-      }
-      this.metrics.lockWait.observe({ result: 'retried' }, waited);
-    }
+    const requestedAt = this.clock.date();
+    return this.flights.share(connectionId, request.force, () =>
+      holdLockOrWaitForHolder(
+        this.locks,
+        {
+          key: `lock:refresh:${connectionId}`,
+          ttlMs: REFRESH_LOCK_TTL_MS,
+          waitMs: LOCK_WAIT_MS,
+          attempt: (lock) => this.attempt(connectionId, request, requestedAt, lock),
+          settledByHolder: async () => {
+            const row = await this.connections.findById(connectionId);
+            return this.settledBy(row, request, requestedAt);
+          },
+          onWaited: (result, seconds) => this.report.lockWaited(result, seconds),
+          onReleaseFailed: (err) => this.report.lockReleaseFailed(connectionId, err),
+        },
+        () => this.clock.now(),
+      ),
+    );
   }
 
   /** The outcome when the row as it stands answers the request without an upstream call. */
   private settledBy(
-    row: ConnectionEntity,
+    row: ConnectionEntity | null,
     request: RefreshRequest,
     requestedAt: Date,
   ): RefreshOutcome | undefined {
-    if (row.status === 'revoked') throw new BrokerError('not_found', 'No such connection');
-    if (row.status === 'needs_reauth') throw needsReauth();
+    if (!row || row.status === 'revoked') return { kind: 'gone' };
+    if (row.status === 'needs_reauth') return { kind: 'needs_reauth', connection: row };
     const done = request.force
       ? row.lastRefreshedAt !== null && row.lastRefreshedAt >= requestedAt
-      : !isInWindow(row.expiresAt, this.windowSeconds, Date.now());
+      : !isInWindow(row.expiresAt, this.windowSeconds, this.clock.now());
     if (done) return { kind: 'fresh', connection: row };
-    if (!request.force && row.status === 'refresh_failing' && row.nextAttemptAt > new Date()) {
+    if (!request.force && row.status === 'refresh_failing' && row.nextAttemptAt > requestedAt) {
       return { kind: 'backoff', connection: row };
     }
     return undefined;
   }
 
-  private async underLock(
+  /** One attempt, under the connection's lock: re-read, call upstream, store. */
+  private async attempt(
     connectionId: string,
     request: RefreshRequest,
     requestedAt: Date,
     lock: HeldLock,
   ): Promise<RefreshOutcome> {
     const row = await this.connections.findById(connectionId);
-    if (!row) throw new BrokerError('not_found', 'No such connection');
     const settled = this.settledBy(row, request, requestedAt);
-    if (settled) return settled;
+    if (settled || !row) return settled ?? { kind: 'gone' };
 
     const driver = this.providers.get(row.provider);
-    const started = process.hrtime.bigint();
-    const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
-    const finish = (outcome: RefreshOutcomeLabel, reason: string) => {
-      const seconds = elapsed();
-      this.metrics.refreshes.inc({
-        provider: row.provider,
-        outcome,
-        reason,
-        trigger: request.trigger,
-      });
-      this.metrics.refreshDuration.observe({ provider: row.provider, outcome }, seconds);
-      const line = {
-        connection_id: row.id,
-        provider: row.provider,
-        trigger: request.trigger,
-        outcome,
-        reason,
-        duration_ms: Math.round(seconds * 1000),
-      };
-      if (outcome === 'success') this.logger.log(line, 'token refresh');
-      else this.logger.warn(line, 'token refresh');
-    };
-
+    const report = this.report.start(row, request);
     // The latest version, not the one Postgres names: after a crash between the two writes the
     // store holds a newer token set (and perhaps a rotated refresh token) that must be built on.
     const secret = await this.readLatest(row.vaultPath);
     if (!secret) {
-      finish('permanent_failure', 'secret_missing');
-      await this.recordFailure(row, request, 'permanent', 'secret_missing');
-      throw needsReauth();
+      report.finish('permanent_failure', 'secret_missing');
+      return this.fail(row, request, 'permanent', 'secret_missing');
     }
 
     let grant: TokenGrant;
     try {
-      grant = await this.upstream.run(async () => {
-        // Waiting for a slot may have eaten into the lock's TTL: renew it so the lock outlives
-        // the provider call, or give up before calling if another holder could exist by now.
-        if (!(await lock.extend(REFRESH_LOCK_TTL_MS))) {
-          throw new ProviderError(
-            'transient',
-            'lock_lost',
-            'The refresh lock expired before the call',
-          );
-        }
-        return withTimeout(driver.refresh(row, secret.reveal()), PROVIDER_CALL_TIMEOUT_MS);
-      });
+      grant = await this.callProvider(lock, () => driver.refresh(row, secret.reveal()));
     } catch (err) {
-      const failure =
-        err instanceof ProviderError
-          ? err
-          : new ProviderError('transient', 'unexpected', 'The provider call failed', {
-              cause: err,
-            });
-      finish(
+      const failure = asProviderError(err);
+      if (!(err instanceof ProviderError)) this.report.unexpectedDriverError(row, err);
+      report.finish(
         failure.kind === 'permanent' ? 'permanent_failure' : 'transient_failure',
         failure.reason,
       );
-      if (!(err instanceof ProviderError)) {
-        this.logger.error(
-          { err, connection_id: row.id },
-          'provider driver threw a non-provider error',
+      return this.fail(row, request, failure.kind, failure.reason);
+    }
+    return this.store(row, request, requestedAt, secret, grant, report);
+  }
+
+  /**
+   * The provider call: within a REFRESH_CONCURRENCY slot and a deadline. Waiting for a slot may
+   * have eaten into the lock's TTL: it is renewed so the lock outlives the call, or the call is
+   * not made when another holder could exist by now.
+   */
+  private callProvider(lock: HeldLock, call: () => Promise<TokenGrant>): Promise<TokenGrant> {
+    return this.upstream.run(async () => {
+      if (!(await lock.extend(REFRESH_LOCK_TTL_MS))) {
+        throw new ProviderError(
+          'transient',
+          'lock_lost',
+          'The refresh lock expired before the call',
         );
       }
-      const retryAfter = await this.recordFailure(row, request, failure.kind, failure.reason);
-      if (failure.kind === 'permanent') throw needsReauth(failure);
-      throw new BrokerError(
-        'provider_unavailable',
-        `The ${row.provider} token could not be refreshed right now; try again later`,
-        { cause: failure, headers: { 'retry-after': String(Math.ceil(retryAfter / 1000)) } },
-      );
-    }
+      return withTimeout(call(), PROVIDER_CALL_TIMEOUT_MS);
+    });
+  }
 
+  /** Vault first (check-and-set on the version read), then Postgres, then the caches. */
+  private async store(
+    row: ConnectionEntity,
+    request: RefreshRequest,
+    requestedAt: Date,
+    secret: SecretValue,
+    grant: TokenGrant,
+    report: AttemptReport,
+  ): Promise<RefreshOutcome> {
     let ref;
     try {
       ref = await this.secrets.write(row.vaultPath, grant.secret, { cas: secret.ref.version });
@@ -260,16 +174,18 @@ export class RefreshService {
       if (err instanceof SecretStoreError && err.reason === 'cas_mismatch') {
         // Someone wrote a newer version while we were upstream (a reconnect, or a holder whose
         // lock had expired). Theirs wins; ours is dropped unseen.
-        finish('cas_conflict', 'cas_mismatch');
-        const current = await this.connections.findById(connectionId);
-        const settledNow = current ? this.settledBy(current, request, requestedAt) : undefined;
-        if (current && settledNow?.kind === 'fresh') return settledNow;
-        throw new BrokerError(
-          'provider_unavailable',
-          'The token changed while it was being refreshed; try again',
-        );
+        report.finish('cas_conflict', 'cas_mismatch');
+        const current = await this.connections.findById(row.id);
+        const settledNow = this.settledBy(current, request, requestedAt);
+        if (settledNow?.kind === 'fresh' || settledNow?.kind === 'gone') return settledNow;
+        return {
+          kind: 'failing',
+          connection: current ?? row,
+          retryAt: this.clock.date(),
+          reason: 'cas_mismatch',
+        };
       }
-      finish('error', 'secret_store');
+      report.finish('error', 'secret_store');
       throw secretStoreUnavailable(err);
     }
 
@@ -277,30 +193,18 @@ export class RefreshService {
       expiresAt: grant.expiresAt,
       scopes: grant.scopes.length > 0 ? grant.scopes : row.scopes,
       vaultVersion: ref.version,
-      refreshedAt: new Date(),
+      refreshedAt: this.clock.date(),
     };
     const recorded = await this.connections.recordSuccess(row.id, success);
     await this.changes.publish(row.id);
     this.cache.set(new SecretValue(ref, grant.secret));
     this.cache.dropOlder(ref.path, ref.version);
-    finish('success', 'ok');
-    const audit = {
-      ...(request.actor ?? { actorType: 'system' as const, actorId: 'refresh' }),
-      action: 'connection.refresh',
-      outcome: 'success' as const,
-      connectionId: row.id,
-      provider: row.provider,
-      requestId: request.requestId,
-      details: { trigger: request.trigger, version: ref.version },
-    };
-    if (this.auditLog) this.auditLog.record(audit);
-    else void this.audit.record(audit);
+    report.finish('success', 'ok');
+    this.report.succeeded(row, request, ref.version);
     if (!recorded) {
       // A newer version reached Postgres first (or the connection was revoked): report that.
       const current = await this.connections.findById(row.id);
-      if (!current || current.status === 'revoked') {
-        throw new BrokerError('not_found', 'No such connection');
-      }
+      if (!current || current.status === 'revoked') return { kind: 'gone' };
       return { kind: 'fresh', connection: current };
     }
     const updated: ConnectionEntity = {
@@ -325,46 +229,40 @@ export class RefreshService {
     }
   }
 
-  /** Marks the failure on the row (when it is still the row we read) and audits it. */
-  private async recordFailure(
+  /** Marks the failure on the row (when it is still the row we read), reports it, says what now. */
+  private async fail(
     row: ConnectionEntity,
     request: RefreshRequest,
-    kind: 'permanent' | 'transient',
+    kind: ProviderFailure,
     reason: string,
-  ): Promise<number> {
-    const pause = kind === 'permanent' ? 0 : backoffMs(row.refreshFailures + 1);
+  ): Promise<RefreshOutcome> {
+    const pause = kind === 'permanent' ? 0 : failureBackoffMs(row.refreshFailures + 1);
+    const retryAt = new Date(this.clock.now() + pause);
+    const status = kind === 'permanent' ? 'needs_reauth' : 'refresh_failing';
     await this.connections.recordFailure(row.id, row.vaultVersion, {
-      status: kind === 'permanent' ? 'needs_reauth' : 'refresh_failing',
+      status,
       errorCode: reason,
-      nextAttemptAt: new Date(Date.now() + pause),
+      nextAttemptAt: retryAt,
     });
     await this.changes.publish(row.id);
-    await this.audit.record({
-      ...(request.actor ?? { actorType: 'system', actorId: 'refresh' }),
-      action: 'connection.refresh',
-      outcome: 'failure',
-      connectionId: row.id,
-      provider: row.provider,
-      errorCode: kind === 'permanent' ? 'needs_reauth' : 'provider_unavailable',
-      requestId: request.requestId,
-      details: { trigger: request.trigger, reason, failures: row.refreshFailures + 1 },
-    });
-    return pause;
+    await this.report.failed(row, request, kind, reason);
+    const connection: ConnectionEntity = {
+      ...row,
+      status,
+      lastErrorCode: reason,
+      refreshFailures: row.refreshFailures + 1,
+      nextAttemptAt: retryAt,
+    };
+    return kind === 'permanent'
+      ? { kind: 'needs_reauth', connection }
+      : { kind: 'failing', connection, retryAt, reason };
   }
 }
 
-function needsReauth(cause?: unknown): BrokerError {
-  return new BrokerError(
-    'needs_reauth',
-    'The provider no longer accepts this connection; its owner must connect it again',
-    { cause },
-  );
-}
-
-function secretStoreUnavailable(cause: unknown): BrokerError {
-  return new BrokerError('secret_store_unavailable', 'The secret store is unavailable; try again', {
-    cause,
-  });
+function asProviderError(err: unknown): ProviderError {
+  return err instanceof ProviderError
+    ? err
+    : new ProviderError('transient', 'unexpected', 'The provider call failed', { cause: err });
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -1,11 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { BrokerError } from '../../common/error-codes';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Clock, SYSTEM_CLOCK } from '../../common/clock';
 import { type ConnectionEntity } from '../../database/entities';
+import { type RefreshOutcome } from '../refresh/refresh-outcome';
 import { RefreshService } from '../refresh/refresh.service';
 import { isServable } from '../refresh/refresh-timing';
 import { SECRET_STORE, type SecretStore } from '../../secrets/secret-store';
 import { type AccessTokenSource } from './access-token-source';
-import { SetupStepError } from './setup-step';
+import { SetupStepError, secretStoreStepError } from '../../providers/setup-step';
 
 /**
  * Access tokens for setup steps through the lifecycle's single-flight refresh: a token inside the
@@ -17,38 +18,46 @@ export class RefreshingAccessTokens implements AccessTokenSource {
   constructor(
     private readonly refresher: RefreshService,
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {}
 
   async accessToken(connection: ConnectionEntity): Promise<string> {
-    let current: ConnectionEntity;
+    let outcome: RefreshOutcome;
     try {
-      const outcome = await this.refresher.refresh(connection.id, {
+      outcome = await this.refresher.refresh(connection.id, {
         trigger: 'read',
         force: false,
         actor: { actorType: 'system', actorId: 'setup' },
       });
-      current = outcome.connection;
-      if (outcome.kind === 'backoff' && !isServable(current.expiresAt, Date.now())) {
-        throw unavailable('the provider is failing to refresh the token');
-      }
     } catch (err) {
-      if (err instanceof SetupStepError) throw err;
-      if (err instanceof BrokerError && err.code === 'needs_reauth') {
+      throw unavailable('the token could not be refreshed', err);
+    }
+    let current: ConnectionEntity;
+    switch (outcome.kind) {
+      case 'fresh':
+      case 'refreshed':
+        current = outcome.connection;
+        break;
+      case 'backoff':
+        if (!isServable(outcome.connection.expiresAt, this.clock.now())) {
+          throw unavailable('the provider is failing to refresh the token');
+        }
+        current = outcome.connection;
+        break;
+      case 'needs_reauth':
         throw new SetupStepError('needs_reauth', 'The connection must be connected again', {
           retryable: false,
-          cause: err,
         });
-      }
-      throw unavailable('the token could not be refreshed', err);
+      case 'failing':
+        throw unavailable('the token could not be refreshed');
+      case 'gone':
+        throw unavailable('the connection is gone');
     }
     let secret;
     try {
       secret = await this.secrets.read(current.vaultPath, current.vaultVersion);
     } catch (err) {
-      throw new SetupStepError('secret_store_unavailable', 'The secret store is unavailable', {
-        retryable: true,
-        cause: err,
-      });
+      throw secretStoreStepError(err);
     }
     const token = secret?.reveal().access_token;
     if (!token) throw unavailable('the stored token set has no access token');

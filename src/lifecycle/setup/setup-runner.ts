@@ -7,18 +7,15 @@ import {
   type SetupRunChanges,
   SetupRunsRepository,
 } from '../../database/repositories/setup-runs.repository';
-import { ACCESS_TOKEN_SOURCE, type AccessTokenSource } from './access-token-source';
-import { SETUP_JOBS, type SetupJobName } from './setup-jobs';
+import { ProviderRegistry } from '../../providers/provider-registry';
+import { type SetupDefinition } from '../../providers/setup-definition';
 import {
   type SetupContext,
   SetupNeedsSelection,
-  type SetupPlan,
   type SetupStep,
   SetupStepError,
-} from './setup-step';
-
-export const SETUP_PLANS = Symbol('SETUP_PLANS');
-export type SetupPlans = Partial<Record<SetupJobName, SetupPlan>>;
+} from '../../providers/setup-step';
+import { ACCESS_TOKEN_SOURCE, type AccessTokenSource } from './access-token-source';
 
 export interface RunProgress {
   progress: number;
@@ -43,39 +40,36 @@ export class SetupRunner {
   private readonly logger = new Logger(SetupRunner.name);
 
   constructor(
-    @Inject(SETUP_PLANS) private readonly plans: SetupPlans,
+    private readonly providers: ProviderRegistry,
     private readonly runs: SetupRunsRepository,
     private readonly connections: ConnectionsRepository,
     @Inject(ACCESS_TOKEN_SOURCE) private readonly tokens: AccessTokenSource,
     private readonly audit: AuditService,
   ) {}
 
-  /** Fails the worker's start when a setup job has no handler, or its steps drifted from the definition. */
+  /** Fails the worker's start when a provider's setup steps drifted from its definition's names. */
   assertHandlers(): void {
-    for (const [name, definition] of Object.entries(SETUP_JOBS)) {
-      const plan = this.plans[name as SetupJobName];
-      if (!plan) throw new Error(`no handler for setup job ${name}`);
-      const names = plan.steps.map((s) => s.name).join(',');
-      if (names !== definition.steps.join(',')) {
+    for (const { provider, setup } of this.providers.setups()) {
+      const names = setup.steps.map((s) => s.name).join(',');
+      if (names !== setup.stepNames.join(',')) {
         throw new Error(
-          `setup job ${name} runs [${names}], defined as [${definition.steps.join(',')}]`,
+          `${provider} setup runs [${names}], defined as [${setup.stepNames.join(',')}]`,
         );
       }
     }
   }
 
   async run(
-    jobName: SetupJobName,
     connectionId: string,
     options: { lastAttempt: boolean; onProgress?: (progress: RunProgress) => Promise<void> },
   ): Promise<RunOutcome> {
     const { lastAttempt } = options;
-    const plan = this.plans[jobName];
-    if (!plan) throw new Error(`no handler for setup job ${jobName}`);
     const connection = await this.connections.findById(connectionId);
     if (!connection) return { kind: 'skipped', reason: 'connection is gone' };
     if (connection.status === 'revoked')
       return { kind: 'skipped', reason: 'connection is revoked' };
+    const plan = this.providers.setupOf(connection.provider);
+    if (!plan) return { kind: 'skipped', reason: `${connection.provider} has no setup` };
 
     const run = await this.runs.findOrCreate(
       connectionId,
@@ -92,7 +86,8 @@ export class SetupRunner {
         await options.onProgress?.({ progress: run.progress, step: run.currentStep });
       }
     };
-    const { missing_roles: _stale, ...result } = run.result ?? {};
+    // Only the steps' saved states carry over into a new attempt; facts a failure added go.
+    const result = run.result?.steps ? { steps: run.result.steps } : {};
     await save({
       status: 'running',
       steps,
@@ -145,7 +140,7 @@ export class SetupRunner {
           return { kind: 'retry', error };
         }
         Object.assign(state, { status: 'failed', detail: error.detail, error_code: error.code });
-        await this.finish(run, connection, 'failed', error.code, error.options.missingRoles);
+        await this.finish(run, connection, 'failed', error.code, error.options.result);
         return { kind: 'failed', error };
       }
     }
@@ -174,7 +169,7 @@ export class SetupRunner {
     connection: ConnectionEntity,
     step: SetupStep,
     index: number,
-    plan: SetupPlan,
+    plan: SetupDefinition,
   ): SetupContext {
     const stepStates = (): Record<string, unknown> =>
       (run.result?.steps ?? {}) as Record<string, unknown>;
@@ -195,10 +190,6 @@ export class SetupRunner {
           progress: percent(index, fraction, plan.steps.length),
           steps: run.steps,
         });
-      },
-      saveEligibleProjects: async (projects) => {
-        run.eligibleProjects = projects;
-        await this.runs.update(run.id, { eligibleProjects: projects });
       },
       mergeMetadata: (metadata) => this.runs.mergeConnectionMetadata(connection.id, metadata),
     };
@@ -222,9 +213,9 @@ export class SetupRunner {
     connection: ConnectionEntity,
     status: SetupStatus,
     errorCode: string | null,
-    missingRoles?: string[],
+    facts?: Record<string, unknown>,
   ): Promise<void> {
-    const result = missingRoles ? { ...run.result, missing_roles: missingRoles } : run.result;
+    const result = facts ? { ...run.result, ...facts } : run.result;
     await this.save(run, connection, {
       status,
       errorCode,

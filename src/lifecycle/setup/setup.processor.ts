@@ -9,9 +9,8 @@ import {
 import { getSharedConfigToken } from '@nestjs/bullmq';
 import { DelayedError, type Job, type QueueOptions, UnrecoverableError, Worker } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
-import { QUEUES } from '../../jobs/queues';
-import { isSetupJobName } from './setup-jobs';
-import { SetupLock } from './setup-lock';
+import { QUEUES, isSetupJobName } from '../../jobs/queues';
+import { LockService } from '../redis-lock';
 import { SetupRunner } from './setup-runner';
 
 interface SetupJobData {
@@ -33,7 +32,7 @@ export class SetupProcessor implements OnModuleInit, OnApplicationBootstrap, OnA
     @Inject(getSharedConfigToken()) private readonly bull: QueueOptions,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly runner: SetupRunner,
-    private readonly lock: SetupLock,
+    private readonly locks: LockService,
   ) {}
 
   onModuleInit(): void {
@@ -72,7 +71,13 @@ export class SetupProcessor implements OnModuleInit, OnApplicationBootstrap, OnA
     if (!isSetupJobName(job.name) || typeof connectionId !== 'string') {
       throw new UnrecoverableError(`not a setup job: ${job.name}`);
     }
-    const held = await this.lock.acquire(connectionId);
+    // One setup at a time per connection, across every worker: two jobs for one connection (a
+    // reconnect and a retry) would otherwise race on the same run row. The TTL matches the BullMQ
+    // job lock, so a killed worker's lock lapses by the time its job is taken over.
+    const held = await this.locks.acquireRenewed(
+      `setup-lock:${connectionId}`,
+      this.config.setupJobs.lockMs,
+    );
     if (!held) {
       // Another worker is advancing this connection's run: come back once it is likely done,
       // without spending an attempt.
@@ -82,7 +87,7 @@ export class SetupProcessor implements OnModuleInit, OnApplicationBootstrap, OnA
     try {
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       // The dashboard shows the same progress as GET /connections/:id/setup.
-      const outcome = await this.runner.run(job.name, connectionId, {
+      const outcome = await this.runner.run(connectionId, {
         lastAttempt,
         onProgress: (progress) => job.updateProgress(progress),
       });
@@ -98,7 +103,7 @@ export class SetupProcessor implements OnModuleInit, OnApplicationBootstrap, OnA
           throw new UnrecoverableError(`${outcome.error.code}: ${outcome.error.detail}`);
       }
     } finally {
-      await held.release();
+      await held.release().catch(() => false);
     }
   }
 }

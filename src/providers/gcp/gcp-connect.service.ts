@@ -149,7 +149,7 @@ export class GcpConnectService {
       });
 
     try {
-      await this.setup.enqueue('gcp.setup', connection);
+      await this.setup.enqueue(connection);
     } catch (err) {
       // The connection stands; setup stays `pending` and can be retried through the API.
       this.logger.error({ err, connectionId: connection.id }, 'gcp setup could not be queued');

@@ -4,6 +4,7 @@ import { type ConnectionEntity } from '../../database/entities';
 import { type SecretData } from '../../secrets/secret-store';
 import { type CredentialProvider, ProviderError, type TokenGrant } from '../provider';
 import { GcpOAuthClient } from './gcp-oauth.client';
+import { GcpSetup } from './setup/gcp-setup.definition';
 import { gcpTokenGrant } from './gcp-token-set';
 
 /** Google Cloud after connect: refresh with the refresh token, revoke at Google on delete. */
@@ -14,6 +15,7 @@ export class GcpDriver implements CredentialProvider {
   constructor(
     private readonly google: GcpOAuthClient,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    readonly setup: GcpSetup,
   ) {}
 
   isEnabled(): boolean {

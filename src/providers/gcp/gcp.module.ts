@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { ConnectionStoreModule } from '../../lifecycle/connection-store.module';
-import { SetupQueueModule } from '../../jobs/setup-queue.module';
 import { OAuthModule } from '../oauth/oauth.module';
 import { GcpDriverModule } from './gcp-driver.module';
 import { GcpConnectService } from './gcp-connect.service';
@@ -11,7 +10,7 @@ import { GcpController } from './gcp.controller';
  * client live in the driver module, which the worker uses without these routes.
  */
 @Module({
-  imports: [GcpDriverModule, ConnectionStoreModule, OAuthModule, SetupQueueModule],
+  imports: [GcpDriverModule, ConnectionStoreModule, OAuthModule],
   controllers: [GcpController],
   providers: [GcpConnectService],
 })

@@ -62,7 +62,7 @@ export class TailscaleConnectService {
       requestId,
     });
     try {
-      await this.setup.enqueue('tailscale.setup', result.connection);
+      await this.setup.enqueue(result.connection);
     } catch (err) {
       // The connection stands; setup stays `pending` and can be retried through the API.
       this.logger.error(

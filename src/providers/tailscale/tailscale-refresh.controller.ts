@@ -15,9 +15,7 @@ import {
   tailscaleRefreshBody,
   tailscaleRefreshView,
 } from './tailscale.schemas';
-import { RefreshRateLimit } from '../../connections/refresh-rate-limit';
-import { RefreshService } from '../../lifecycle/refresh/refresh.service';
-import { refreshNow } from '../../connections/token.controller';
+import { ManualRefresh } from '../../connections/manual-refresh';
 
 @ApiTags('tailscale')
 @ApiBearerAuth()
@@ -27,8 +25,7 @@ export class TailscaleRefreshController {
     private readonly connections: ConnectionsService,
     private readonly lifecycle: ConnectionLifecycleRepository,
     private readonly providers: ProviderRegistry,
-    private readonly refresher: RefreshService,
-    private readonly rateLimit: RefreshRateLimit,
+    private readonly manual: ManualRefresh,
   ) {}
 
   @Post('refresh-token')
@@ -47,7 +44,7 @@ export class TailscaleRefreshController {
   ): Promise<TailscaleRefreshView> {
     this.providers.get('tailscale');
     const connectionId = await this.pick(caller, body.connection_id);
-    const view = await refreshNow(this.rateLimit, this.refresher, connectionId, caller, req.id);
+    const view = await this.manual.refreshNow(connectionId, caller, req.id);
     return { connection_id: connectionId, expires_at: view.expires_at };
   }
 

@@ -4,6 +4,7 @@ import { type SecretData } from '../../secrets/secret-store';
 import { type CredentialProvider, ProviderError, type TokenGrant } from '../provider';
 import { TailscaleApiError, TailscaleClient } from './tailscale-client';
 import { refreshError } from './tailscale-failures';
+import { TailscaleSetup } from './setup/tailscale-setup.definition';
 
 /** The secret key under which setup records the id of the auth key it created. */
 export const TAILSCALE_AUTH_KEY_ID = 'auth_key_id';
@@ -17,7 +18,10 @@ export const TAILSCALE_AUTH_KEY_ID = 'auth_key_id';
 export class TailscaleDriver implements CredentialProvider {
   readonly provider = 'tailscale' as const;
 
-  constructor(private readonly client: TailscaleClient) {}
+  constructor(
+    private readonly client: TailscaleClient,
+    readonly setup: TailscaleSetup,
+  ) {}
 
   isEnabled(): boolean {
     return true;

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config/config';
-import { SetupClock } from '../../../common/clock';
+import { Clock } from '../../../common/clock';
 import {
   type SetupContext,
   type SetupStep,
   SetupStepError,
   type StepOutcome,
-} from '../../../lifecycle/setup/setup-step';
+} from '../../setup-step';
 import { GcpSetupClient } from './gcp-setup.client';
 import { toStepError } from './google-api-error';
 import { selectedProjects } from './list-projects.step';
@@ -37,7 +37,7 @@ export class EnableApisStep implements SetupStep {
 
   constructor(
     private readonly google: GcpSetupClient,
-    private readonly clock: SetupClock,
+    private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -128,7 +128,7 @@ export class EnableApisStep implements SetupStep {
       throw new SetupStepError(
         'gcp_permission_denied',
         `Google denied enabling APIs on ${projectId}; the signed-in user needs ${ROLES.join(', ')}`,
-        { retryable: false, missingRoles: ROLES },
+        { retryable: false, result: { missing_roles: ROLES } },
       );
     }
     throw new SetupStepError(

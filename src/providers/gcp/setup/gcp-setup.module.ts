@@ -1,27 +1,23 @@
 import { Module } from '@nestjs/common';
-import { SetupClock } from '../../../common/clock';
-import { SETUP_PLAN_TOKENS } from '../../../lifecycle/setup/setup-jobs';
 import { EnableApisStep } from './enable-apis.step';
 import { GcpSetupClient } from './gcp-setup.client';
-import { GcpSetupPlan } from './gcp-setup.plan';
+import { GcpSetup } from './gcp-setup.definition';
 import { IamBindingsStep } from './iam-bindings.step';
 import { ListProjectsStep } from './list-projects.step';
 import { PropagationCheckStep } from './propagation-check.step';
 import { ServiceAccountsStep } from './service-accounts.step';
 
-/** GCP post-connect setup, run by the worker's setup processor. */
+/** GCP post-connect setup: its steps, collected by the driver (GcpDriver.setup). */
 @Module({
   providers: [
-    SetupClock,
     GcpSetupClient,
     ListProjectsStep,
     EnableApisStep,
     ServiceAccountsStep,
     IamBindingsStep,
     PropagationCheckStep,
-    GcpSetupPlan,
-    { provide: SETUP_PLAN_TOKENS['gcp.setup'], useExisting: GcpSetupPlan },
+    GcpSetup,
   ],
-  exports: [SETUP_PLAN_TOKENS['gcp.setup']],
+  exports: [GcpSetup],
 })
 export class GcpSetupModule {}

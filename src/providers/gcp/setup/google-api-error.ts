@@ -1,4 +1,4 @@
-import { SetupStepError } from '../../../lifecycle/setup/setup-step';
+import { SetupStepError } from '../../setup-step';
 
 /**
  * A failed Google Cloud API call, reduced to what is safe to keep: the HTTP status, Google's
@@ -59,7 +59,7 @@ export function toStepError(err: unknown, what: string, roles: string[]): SetupS
     return new SetupStepError(
       'gcp_permission_denied',
       `Google denied ${what}${permission}; the signed-in user needs ${roles.join(', ')}`,
-      { retryable: false, missingRoles: roles },
+      { retryable: false, result: { missing_roles: roles } },
     );
   }
   if (status === undefined || status === 401 || status === 429 || status >= 500) {

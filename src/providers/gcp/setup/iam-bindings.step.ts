@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config/config';
-import { SetupClock, backoffMs } from '../../../common/clock';
+import { backoffMs } from '../../../common/backoff';
+import { Clock } from '../../../common/clock';
 import {
   type SetupContext,
   type SetupStep,
   SetupStepError,
   type StepOutcome,
-} from '../../../lifecycle/setup/setup-step';
+} from '../../setup-step';
 import { GcpSetupClient, type IamPolicy } from './gcp-setup.client';
 import { GoogleApiError, toStepError } from './google-api-error';
 import { selectedProjects } from './list-projects.step';
@@ -65,7 +66,7 @@ export class IamBindingsStep implements SetupStep {
 
   constructor(
     private readonly google: GcpSetupClient,
-    private readonly clock: SetupClock,
+    private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 

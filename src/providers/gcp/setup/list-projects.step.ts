@@ -4,7 +4,7 @@ import {
   SetupNeedsSelection,
   type SetupStep,
   type StepOutcome,
-} from '../../../lifecycle/setup/setup-step';
+} from '../../setup-step';
 import { GcpSetupClient } from './gcp-setup.client';
 import { toStepError } from './google-api-error';
 
@@ -54,13 +54,6 @@ export class ListProjectsStep implements SetupStep {
     // Stable: billing-enabled first, then as Google listed them.
     projects.sort((a, b) => Number(b.billing_enabled) - Number(a.billing_enabled));
     await ctx.saveState({ projects } satisfies ListProjectsState);
-    await ctx.saveEligibleProjects(
-      projects.map((p) => ({
-        project_id: p.project_id,
-        name: p.name,
-        billing_enabled: p.billing_enabled,
-      })),
-    );
     const billed = projects.filter((p) => p.billing_enabled).length;
     return {
       status: 'succeeded',
@@ -87,7 +80,7 @@ export class ListProjectsStep implements SetupStep {
 export function selectedProjects(ctx: SetupContext, max: number): KnownProject[] {
   const all = ctx.stateOf<ListProjectsState>('list_projects')?.projects;
   if (!all) throw new Error('list_projects has not run');
-  const selection = ctx.run.selection;
+  const selection = selectionOf(ctx.run.inputs);
   if (selection) {
     return selection
       .map((id) => all.find((p) => p.project_id === id))
@@ -95,4 +88,22 @@ export function selectedProjects(ctx: SetupContext, max: number): KnownProject[]
   }
   if (all.length > max) throw new SetupNeedsSelection(all.length);
   return all;
+}
+
+/** The project selection a retry stored with the run (`{ project_ids }`), if any. */
+export function selectionOf(inputs: Record<string, unknown> | null): string[] | undefined {
+  const ids = inputs?.project_ids;
+  return Array.isArray(ids) && ids.every((id) => typeof id === 'string') ? ids : undefined;
+}
+
+/** The projects a selection may name, as the run shows them: what list_projects found. */
+export function eligibleProjects(
+  result: Record<string, unknown> | null,
+): { project_id: string; name: string; billing_enabled: boolean }[] | undefined {
+  const states = result?.steps as Record<string, ListProjectsState | undefined> | undefined;
+  return states?.list_projects?.projects.map((p) => ({
+    project_id: p.project_id,
+    name: p.name,
+    billing_enabled: p.billing_enabled,
+  }));
 }

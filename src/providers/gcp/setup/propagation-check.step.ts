@@ -1,11 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config/config';
-import { SetupClock, backoffMs } from '../../../common/clock';
-import {
-  type SetupContext,
-  type SetupStep,
-  type StepOutcome,
-} from '../../../lifecycle/setup/setup-step';
+import { backoffMs } from '../../../common/backoff';
+import { Clock } from '../../../common/clock';
+import { type SetupContext, type SetupStep, type StepOutcome } from '../../setup-step';
 import { GcpSetupClient } from './gcp-setup.client';
 import { GoogleApiError } from './google-api-error';
 import { type ServiceAccountsState } from './service-accounts.step';
@@ -28,7 +25,7 @@ export class PropagationCheckStep implements SetupStep {
 
   constructor(
     private readonly google: GcpSetupClient,
-    private readonly clock: SetupClock,
+    private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 

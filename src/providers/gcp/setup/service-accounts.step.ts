@@ -1,11 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config/config';
-import {
-  type SetupContext,
-  type SetupStep,
-  type StepOutcome,
-} from '../../../lifecycle/setup/setup-step';
+import { type SetupContext, type SetupStep, type StepOutcome } from '../../setup-step';
 import { GcpSetupClient } from './gcp-setup.client';
 import { toStepError } from './google-api-error';
 import { selectedProjects } from './list-projects.step';

@@ -9,13 +9,15 @@ import {
   type SecretStore,
   SecretStoreError,
 } from '../../../secrets/secret-store';
-import { SetupClock, backoffMs } from '../../../common/clock';
+import { backoffMs } from '../../../common/backoff';
+import { Clock } from '../../../common/clock';
 import {
   type SetupContext,
   type SetupStep,
   SetupStepError,
   type StepOutcome,
-} from '../../../lifecycle/setup/setup-step';
+  secretStoreStepError,
+} from '../../setup-step';
 import { TailscaleSetupApiError, TailscaleSetupClient } from './tailscale-setup.client';
 
 /** 90 days, as SPEC §5 asks of the auth key. */
@@ -47,10 +49,7 @@ async function readOrRetry(
     const value = await secrets.read(path);
     return value ? { data: value.reveal(), version: value.ref.version } : null;
   } catch (err) {
-    throw new SetupStepError('secret_store_unavailable', 'The secret store is unavailable', {
-      retryable: true,
-      cause: err,
-    });
+    throw secretStoreStepError(err);
   }
 }
 
@@ -68,10 +67,7 @@ async function mergeSetupSecret(
       return;
     } catch (err) {
       if (err instanceof SecretStoreError && err.reason === 'cas_mismatch') continue;
-      throw new SetupStepError('secret_store_unavailable', 'The secret store is unavailable', {
-        retryable: true,
-        cause: err,
-      });
+      throw secretStoreStepError(err);
     }
   }
   throw new SetupStepError('secret_store_conflict', 'The setup secret kept changing', {
@@ -110,7 +106,7 @@ export class AclTagOwnerStep implements SetupStep {
 
   constructor(
     private readonly tailscale: TailscaleSetupClient,
-    private readonly clock: SetupClock,
+    private readonly clock: Clock,
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}

@@ -1,6 +1,6 @@
 import {
   BACKOFF_CAP_SECONDS,
-  backoffMs,
+  failureBackoffMs as backoffMs,
   isInWindow,
   isServable,
   scheduleJitterMs,

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { type AuditInput, type AuditService } from '../../../../src/audit/audit.service';
-import { BrokerError } from '../../../../src/common/error-codes';
 import { type AppConfig } from '../../../../src/config/config';
 import { type ConnectionChanges } from '../../../../src/lifecycle/connection-changes';
 import { ConnectionEntity } from '../../../../src/database/entities';
@@ -12,6 +11,8 @@ import {
 } from '../../../../src/database/repositories/connection-lifecycle.repository';
 import { LifecycleMetrics } from '../../../../src/lifecycle/lifecycle-metrics';
 import { RedisLock } from '../../../../src/lifecycle/redis-lock';
+import { type RefreshOutcome } from '../../../../src/lifecycle/refresh/refresh-outcome';
+import { RefreshReporter } from '../../../../src/lifecycle/refresh/refresh-reporter';
 import { RefreshService } from '../../../../src/lifecycle/refresh/refresh.service';
 import { TokenCache } from '../../../../src/lifecycle/token-cache';
 import { MetricsService } from '../../../../src/metrics/metrics.service';
@@ -156,10 +157,17 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
       { get: () => driver } as unknown as ProviderRegistry,
       new RedisLock(redis),
       new TokenCache(),
-      new LifecycleMetrics(new MetricsService()),
-      { record: async (a: AuditInput) => void audits.push(a) } as unknown as AuditService,
+      new RefreshReporter(new LifecycleMetrics(new MetricsService()), {
+        record: async (a: AuditInput) => void audits.push(a),
+      } as unknown as AuditService),
       { publish: async (id: string) => void published.push(id) } as unknown as ConnectionChanges,
     );
+  }
+
+  /** The connection an outcome carries (every outcome but `gone` has one). */
+  function connectionOf(outcome: RefreshOutcome): ConnectionEntity {
+    if (outcome.kind === 'gone') throw new Error('the connection is gone');
+    return outcome.connection;
   }
 
   async function seed(expiresInSeconds: number): Promise<ConnectionEntity> {
@@ -195,7 +203,7 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
     // One process's callers share the refreshing flight; the other's find the result after the lock.
     expect(outcomes.filter((o) => o.kind === 'refreshed')).toHaveLength(20);
     expect(outcomes.filter((o) => o.kind === 'fresh')).toHaveLength(20);
-    expect(new Set(outcomes.map((o) => o.connection.vaultVersion))).toEqual(new Set([2]));
+    expect(new Set(outcomes.map((o) => connectionOf(o).vaultVersion))).toEqual(new Set([2]));
     expect(secrets.versions.get(row.vaultPath)).toHaveLength(2);
     // Every process's row cache hears of the change once.
     expect(published).toEqual([row.id]);
@@ -215,21 +223,21 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
       Array.from({ length: 5 }, () => s.refresh(row.id, { trigger: 'manual', force: true })),
     );
     expect(driver.calls).toBe(1);
-    expect(outcomes.every((o) => o.connection.lastRefreshedAt !== null)).toBe(true);
+    expect(outcomes.every((o) => connectionOf(o).lastRefreshedAt !== null)).toBe(true);
   });
 
   it('permanent failure → needs_reauth, audited; later calls never reach the provider', async () => {
     const row = await seed(30);
     driver.failWith = new ProviderError('permanent', 'invalid_grant', 'dead');
     const s = service();
-    await expect(s.refresh(row.id, { trigger: 'read', force: false })).rejects.toMatchObject({
-      code: 'needs_reauth',
+    await expect(s.refresh(row.id, { trigger: 'read', force: false })).resolves.toMatchObject({
+      kind: 'needs_reauth',
     });
     expect(connections.rows.get(row.id)?.status).toBe('needs_reauth');
     expect(audits.at(-1)).toMatchObject({ outcome: 'failure', errorCode: 'needs_reauth' });
-    await expect(s.refresh(row.id, { trigger: 'manual', force: true })).rejects.toBeInstanceOf(
-      BrokerError,
-    );
+    await expect(s.refresh(row.id, { trigger: 'manual', force: true })).resolves.toMatchObject({
+      kind: 'needs_reauth',
+    });
     expect(driver.calls).toBe(1);
   });
 
@@ -237,8 +245,8 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
     const row = await seed(30);
     driver.failWith = new ProviderError('transient', 'upstream_unavailable', '503');
     const s = service();
-    await expect(s.refresh(row.id, { trigger: 'scheduled', force: false })).rejects.toMatchObject({
-      code: 'provider_unavailable',
+    await expect(s.refresh(row.id, { trigger: 'scheduled', force: false })).resolves.toMatchObject({
+      kind: 'failing',
     });
     const failing = connections.rows.get(row.id);
     expect(failing?.status).toBe('refresh_failing');
@@ -263,7 +271,7 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
     const pending = service().refresh(row.id, { trigger: 'read', force: false });
     await new Promise((r) => setTimeout(r, 30));
     await secrets.write(row.vaultPath, { access_token: 'ya29.reconnected' }, { cas: 1 });
-    await expect(pending).rejects.toMatchObject({ code: 'provider_unavailable' });
+    await expect(pending).resolves.toMatchObject({ kind: 'failing', reason: 'cas_mismatch' });
     const versions = secrets.versions.get(row.vaultPath) ?? [];
     expect(versions).toHaveLength(2);
     expect(versions[1].access_token).toBe('ya29.reconnected');
@@ -290,7 +298,7 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
     };
     const outcome = await service().refresh(row.id, { trigger: 'read', force: false });
     expect(seen?.refresh_token).toBe('1//rotated');
-    expect(outcome.connection.vaultVersion).toBe(3);
-    expect(outcome.connection.scopes).toEqual(['a']);
+    expect(connectionOf(outcome).vaultVersion).toBe(3);
+    expect(connectionOf(outcome).scopes).toEqual(['a']);
   });
 });

@@ -3,15 +3,17 @@ import { type AuditService } from '../../../../src/audit/audit.service';
 import { type ConnectionEntity, type SetupRunEntity } from '../../../../src/database/entities';
 import { type ConnectionsRepository } from '../../../../src/database/repositories/connections.repository';
 import { type SetupRunsRepository } from '../../../../src/database/repositories/setup-runs.repository';
-import { setupJobDefaults } from '../../../../src/lifecycle/setup/setup-jobs';
-import { SetupRunner, type SetupPlans } from '../../../../src/lifecycle/setup/setup-runner';
+import { setupJobDefaults } from '../../../../src/jobs/queues';
+import { SetupRunner } from '../../../../src/lifecycle/setup/setup-runner';
+import { type ProviderRegistry } from '../../../../src/providers/provider-registry';
+import { type SetupDefinition } from '../../../../src/providers/setup-definition';
 import {
   type SetupContext,
   SetupNeedsSelection,
   type SetupStep,
   SetupStepError,
   type StepOutcome,
-} from '../../../../src/lifecycle/setup/setup-step';
+} from '../../../../src/providers/setup-step';
 
 const GCP_STEPS = [
   'list_projects',
@@ -60,8 +62,7 @@ function harness(steps: SetupStep[]) {
         steps: names.map((n) => ({ name: n, status: 'pending' })),
         result: null,
         errorCode: null,
-        eligibleProjects: null,
-        selection: null,
+        inputs: null,
         attempts: 0,
       } as unknown as SetupRunEntity),
     update: async (_id: string, changes: Partial<SetupRunEntity>) => {
@@ -79,9 +80,13 @@ function harness(steps: SetupStep[]) {
   const audit = {
     record: async (a: { action: string }) => void audits.push(a.action),
   } as unknown as AuditService;
-  const plans: SetupPlans = { 'gcp.setup': { steps }, 'tailscale.setup': undefined };
+  const setup: SetupDefinition = { stepNames: GCP_STEPS, steps };
+  const providers = {
+    setupOf: (provider: string) => (provider === 'gcp' ? setup : undefined),
+    setups: () => [{ provider: 'gcp', setup }],
+  } as unknown as ProviderRegistry;
   const runner = new SetupRunner(
-    plans,
+    providers,
     runs,
     connections,
     { accessToken: async () => 'tok' },
@@ -104,7 +109,7 @@ describe('SetupRunner', () => {
   it('runs every step in order, persists progress, and the connection follows to succeeded', async () => {
     const steps = GCP_STEPS.map((n) => step(n));
     const h = harness(steps);
-    const outcome = await h.runner.run('gcp.setup', 'c1', { lastAttempt: false });
+    const outcome = await h.runner.run('c1', { lastAttempt: false });
     expect(outcome).toEqual({ kind: 'finished', status: 'succeeded' });
     expect(h.run.progress).toBe(100);
     expect(h.run.steps.every((s) => s.status === 'succeeded')).toBe(true);
@@ -126,12 +131,12 @@ describe('SetupRunner', () => {
         : step(n),
     );
     const h = harness(steps);
-    const first = await h.runner.run('gcp.setup', 'c1', { lastAttempt: false });
+    const first = await h.runner.run('c1', { lastAttempt: false });
     expect(first.kind).toBe('retry');
     expect(h.run.status).toBe('running');
     expect(h.run.steps[2]).toMatchObject({ status: 'pending', error_code: 'gcp_unavailable' });
     fail = false;
-    await h.runner.run('gcp.setup', 'c1', { lastAttempt: false });
+    await h.runner.run('c1', { lastAttempt: false });
     expect(steps.map((s) => s.calls.length)).toEqual([1, 1, 2, 1, 1]);
     expect(h.run.status).toBe('succeeded');
   });
@@ -141,7 +146,7 @@ describe('SetupRunner', () => {
       throw new SetupStepError('gcp_operation_timeout', 'too slow', { retryable: true });
     });
     const h = harness(GCP_STEPS.map((n) => (n === 'enable_apis' ? boom : step(n))));
-    const outcome = await h.runner.run('gcp.setup', 'c1', { lastAttempt: true });
+    const outcome = await h.runner.run('c1', { lastAttempt: true });
     expect(outcome.kind).toBe('failed');
     expect(h.run).toMatchObject({ status: 'failed', errorCode: 'gcp_operation_timeout' });
     expect(h.statuses.at(-1)).toBe('failed');
@@ -151,11 +156,11 @@ describe('SetupRunner', () => {
     const denied = step('iam_bindings', async () => {
       throw new SetupStepError('gcp_permission_denied', 'denied', {
         retryable: false,
-        missingRoles: ['roles/x'],
+        result: { missing_roles: ['roles/x'] },
       });
     });
     const h = harness(GCP_STEPS.map((n) => (n === 'iam_bindings' ? denied : step(n))));
-    const outcome = await h.runner.run('gcp.setup', 'c1', { lastAttempt: false });
+    const outcome = await h.runner.run('c1', { lastAttempt: false });
     expect(outcome.kind).toBe('failed');
     expect(h.run.result).toMatchObject({ missing_roles: ['roles/x'] });
     expect(h.run.steps[3]).toMatchObject({ status: 'failed', error_code: 'gcp_permission_denied' });
@@ -166,7 +171,7 @@ describe('SetupRunner', () => {
       throw new SetupNeedsSelection(9);
     });
     const h = harness(GCP_STEPS.map((n) => (n === 'enable_apis' ? gate : step(n))));
-    expect(await h.runner.run('gcp.setup', 'c1', { lastAttempt: false })).toEqual({
+    expect(await h.runner.run('c1', { lastAttempt: false })).toEqual({
       kind: 'finished',
       status: 'needs_selection',
     });
@@ -179,7 +184,7 @@ describe('SetupRunner', () => {
           : step(n),
       ),
     );
-    expect(await partial.runner.run('gcp.setup', 'c1', { lastAttempt: false })).toEqual({
+    expect(await partial.runner.run('c1', { lastAttempt: false })).toEqual({
       kind: 'finished',
       status: 'partial',
     });
@@ -192,7 +197,7 @@ describe('SetupRunner', () => {
       () => new Promise<StepOutcome>((r) => (release = () => r({ status: 'succeeded' }))),
     );
     const h = harness(GCP_STEPS.map((n) => (n === 'enable_apis' ? hang : step(n))));
-    const running = h.runner.run('gcp.setup', 'c1', { lastAttempt: false });
+    const running = h.runner.run('c1', { lastAttempt: false });
     await new Promise((r) => setTimeout(r, 10));
     expect(h.run.status).toBe('running');
     await h.runner.abandon('c1', 'worker_lost', 'lost');
@@ -203,12 +208,11 @@ describe('SetupRunner', () => {
     await running;
   });
 
-  it('refuses to start when a job has no handler or its steps drifted', () => {
-    expect(() => harness(GCP_STEPS.map((n) => step(n))).runner.assertHandlers()).toThrow(
-      /no handler for setup job tailscale.setup/,
-    );
+  it("refuses to start when a provider's steps drifted from its definition", () => {
+    // A provider without a handler cannot exist any more: the steps come with the definition.
+    expect(() => harness(GCP_STEPS.map((n) => step(n))).runner.assertHandlers()).not.toThrow();
     const drifted = harness(GCP_STEPS.slice(1).map((n) => step(n)));
-    expect(() => drifted.runner.assertHandlers()).toThrow(/gcp.setup runs/);
+    expect(() => drifted.runner.assertHandlers()).toThrow(/gcp setup runs/);
   });
 
   it('gives every setup job retries with exponential backoff', () => {

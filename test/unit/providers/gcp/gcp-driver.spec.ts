@@ -6,6 +6,10 @@ import { GcpOAuthClient } from '../../../../src/providers/gcp/gcp-oauth.client';
 import { GcpDriver } from '../../../../src/providers/gcp/gcp.driver';
 import { type FakeGoogle, startFakeGoogle } from '../../../fakes/google/fake-google';
 import { freePort } from '../../../support/processes';
+import { type GcpSetup } from '../../../../src/providers/gcp/setup/gcp-setup.definition';
+
+/** Refresh and revoke do not touch setup. */
+const NO_SETUP = {} as GcpSetup;
 
 const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
 
@@ -48,7 +52,7 @@ describe('GcpDriver / GcpOAuthClient', () => {
     google = await startFakeGoogle();
     const config = configFor(google);
     client = new GcpOAuthClient(config, 1_000);
-    driver = new GcpDriver(client, config);
+    driver = new GcpDriver(client, config, NO_SETUP);
   });
   afterAll(() => google.close());
   afterEach(() => google.clearFaults());
@@ -115,7 +119,7 @@ describe('GcpDriver / GcpOAuthClient', () => {
     const { refreshToken } = await grant();
     const wrong = configFor(google, { GCP_CLIENT_SECRET: 'GOCSPX-wrong' });
     const err = await failure(
-      new GcpDriver(new GcpOAuthClient(wrong), wrong).refresh(connection, {
+      new GcpDriver(new GcpOAuthClient(wrong), wrong, NO_SETUP).refresh(connection, {
         refresh_token: refreshToken,
       }),
     );
@@ -219,6 +223,6 @@ describe('GcpDriver / GcpOAuthClient', () => {
   it('is enabled only with a client id and secret', () => {
     expect(driver.isEnabled()).toBe(true);
     const off = configFor(google, { GCP_CLIENT_ID: '', GCP_CLIENT_SECRET: '' });
-    expect(new GcpDriver(new GcpOAuthClient(off), off).isEnabled()).toBe(false);
+    expect(new GcpDriver(new GcpOAuthClient(off), off, NO_SETUP).isEnabled()).toBe(false);
   });
 });

@@ -6,6 +6,7 @@ import { tailnetName } from '../../../../src/providers/tailscale/tailscale-conne
 import { TailscaleDriver } from '../../../../src/providers/tailscale/tailscale.driver';
 import { type FakeTailscale, startFakeTailscale } from '../../../fakes/tailscale/fake-tailscale';
 import { freePort } from '../../../support/processes';
+import { type TailscaleSetup } from '../../../../src/providers/tailscale/setup/tailscale-setup.definition';
 
 /** TailscaleDriver.refresh/revoke against the Tailscale API emulator. */
 describe('TailscaleDriver', () => {
@@ -15,6 +16,7 @@ describe('TailscaleDriver', () => {
   const driverAt = (apiUrl: string) =>
     new TailscaleDriver(
       new TailscaleClient({ tailscale: { enabled: true, apiUrl, tag: 'tag:broker' } } as AppConfig),
+      {} as TailscaleSetup, // refresh and revoke do not touch setup
     );
   const secret = (over: Record<string, string> = {}) => ({
     client_id: CLIENT.clientId,

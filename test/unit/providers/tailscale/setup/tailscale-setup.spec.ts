@@ -6,8 +6,8 @@ import {
   SecretStoreError,
   SecretValue,
 } from '../../../../../src/secrets/secret-store';
-import { type SetupClock } from '../../../../../src/common/clock';
-import { type SetupContext } from '../../../../../src/lifecycle/setup/setup-step';
+import { type Clock } from '../../../../../src/common/clock';
+import { type SetupContext } from '../../../../../src/providers/setup-step';
 import {
   type TailscaleAcl,
   TailscaleSetupApiError,
@@ -40,19 +40,18 @@ class MemoryStore implements Partial<SecretStore> {
 }
 
 const config = { tailscale: { tag: 'tag:broker', apiUrl: 'http://x', enabled: true } } as AppConfig;
-const clock = { now: () => 0, sleep: async () => undefined } as unknown as SetupClock;
+const clock = { now: () => 0, sleep: async () => undefined } as unknown as Clock;
 const connection = { id: 'c1', vaultPath: 'connections/c1' } as ConnectionEntity;
 
 function context(metadata: Record<string, unknown>): SetupContext {
   return {
     connection,
-    run: { id: 'r', eligibleProjects: null, selection: null, result: null, attempts: 0 },
+    run: { id: 'r', inputs: null, result: null, attempts: 0 },
     accessToken: async () => 'tskey-api-token',
     state: () => undefined,
     stateOf: () => undefined,
     saveState: async () => undefined,
     progress: async () => undefined,
-    saveEligibleProjects: async () => undefined,
     mergeMetadata: async (m) => void Object.assign(metadata, m),
   };
 }

@@ -1,4 +1,4 @@
-import { type ConnectionEntity, type SetupRunEntity } from '../../database/entities';
+import { type ConnectionEntity, type SetupRunEntity } from '../database/entities';
 
 /**
  * What a setup step reports when it ends without throwing. `partial`: some of its work failed in a
@@ -13,9 +13,7 @@ export interface StepOutcome {
 /** What a step sees: the connection, its run, and ways to report progress and keep state. */
 export interface SetupContext {
   readonly connection: ConnectionEntity;
-  readonly run: Readonly<
-    Pick<SetupRunEntity, 'id' | 'eligibleProjects' | 'selection' | 'result' | 'attempts'>
-  >;
+  readonly run: Readonly<Pick<SetupRunEntity, 'id' | 'inputs' | 'result' | 'attempts'>>;
   /** A fresh access token for the connection, through the token service (refreshing if due). */
   accessToken(): Promise<string>;
   /** This step's saved state from an earlier (interrupted) attempt, if any. */
@@ -26,8 +24,6 @@ export interface SetupContext {
   saveState(state: object): Promise<void>;
   /** Persists progress within the step (0..1) with a short human line. */
   progress(fraction: number, detail?: string): Promise<void>;
-  /** Saves what list_projects found: the projects a selection must come from. */
-  saveEligibleProjects(projects: NonNullable<SetupRunEntity['eligibleProjects']>): Promise<void>;
   /** Merges non-secret facts into the connection's metadata (e.g. an SSH public key). */
   mergeMetadata(metadata: Record<string, unknown>): Promise<void>;
 }
@@ -41,13 +37,14 @@ export interface SetupStep {
  * A step failed. `retryable`: BullMQ tries the job again with backoff (network, 5xx, 429, an
  * operation that did not finish in time); otherwise the run ends `failed` at once (a 403, bad
  * input) — retrying a permission error would only repeat it. `detail` is shown to the user, so it
- * never holds a secret or a raw provider body; `missingRoles` names what the user should be granted.
+ * never holds a secret or a raw provider body; `result` holds facts the run keeps with its
+ * result until the next attempt (GCP: the `missing_roles` the user should be granted).
  */
 export class SetupStepError extends Error {
   constructor(
     readonly code: string,
     readonly detail: string,
-    readonly options: { retryable: boolean; missingRoles?: string[]; cause?: unknown },
+    readonly options: { retryable: boolean; result?: Record<string, unknown>; cause?: unknown },
   ) {
     super(detail, { cause: options.cause });
     this.name = 'SetupStepError';
@@ -66,7 +63,10 @@ export class SetupNeedsSelection extends Error {
   }
 }
 
-/** One provider's setup: the job that runs it and its steps, in order. */
-export interface SetupPlan {
-  readonly steps: readonly SetupStep[];
+/** A step could not reach the secret store: retried with backoff, like any outage. */
+export function secretStoreStepError(cause: unknown): SetupStepError {
+  return new SetupStepError('secret_store_unavailable', 'The secret store is unavailable', {
+    retryable: true,
+    cause,
+  });
 }
