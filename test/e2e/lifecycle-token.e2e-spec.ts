@@ -10,7 +10,7 @@ import {
   refreshCalls,
   seedGcpConnection,
   setRow,
-} from './lifecycle-seed';
+} from '../support/lifecycle-seed';
 
 /** A failing refresh: the broker's one attempt, which Google's SDK retries three times on a 5xx. */
 const GOOGLE_CALLS_PER_ATTEMPT = 4;
