@@ -8,7 +8,7 @@ import {
   refreshCalls,
   seedGcpConnection,
   setRow,
-} from './lifecycle-seed';
+} from '../support/lifecycle-seed';
 
 const GOOGLE_CALLS_PER_ATTEMPT = 4; // one broker attempt; google-auth-library retries a 5xx 3 times
 

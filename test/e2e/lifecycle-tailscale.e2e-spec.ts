@@ -1,7 +1,7 @@
 import { BrokerHarness } from '../support/broker';
 import { seedConnections } from '../support/seed';
 import { type FakeTailscale, startFakeTailscale } from '../fakes/tailscale/fake-tailscale';
-import { KV_MOUNT, type TokenBody, connectionRow, kvPath } from './lifecycle-seed';
+import { KV_MOUNT, type TokenBody, connectionRow, kvPath } from '../support/lifecycle-seed';
 
 /** POST /tailscale/refresh-token against the Tailscale emulator. */
 describe('token lifecycle: POST /tailscale/refresh-token (e2e)', () => {

@@ -1,7 +1,7 @@
 import { type FakeGoogle, startFakeGoogle } from '../fakes/google/fake-google';
 import { connectGcp } from '../fakes/google/browser';
 import { type FakeGoogleApis, startFakeGoogleApis } from '../fakes/google-apis/fake-google-apis';
-import { REQUIRED_APIS, waitForSetup } from '../fakes/google-apis/setup-e2e';
+import { REQUIRED_APIS, waitForSetup } from '../support/setup-runs';
 import { BrokerHarness } from '../support/broker';
 
 /**

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
-import { waitForSetup } from '../fakes/google-apis/setup-e2e';
+import { waitForSetup } from '../support/setup-runs';
 import {
   type FakeKey,
   type FakeTailscale,

@@ -3,12 +3,13 @@ import { ApiKeysService, hashApiKey } from '../../../src/auth/api-keys.service';
 import { BrokerError } from '../../../src/common/error-codes';
 import { createDataSource } from '../../../src/database/data-source';
 import { ApiKeyEntity } from '../../../src/database/entities/api-key.entity';
+import { FakeClock } from '../../support/fake-clock';
 import { type TestDatabase, createTestDatabase } from '../../support/postgres';
 
 describe('ApiKeysService', () => {
   let db: TestDatabase;
   let ds: DataSource;
-  let clock: Date;
+  let clock: FakeClock;
   let service: ApiKeysService;
 
   beforeAll(async () => {
@@ -21,8 +22,8 @@ describe('ApiKeysService', () => {
     await db.drop();
   });
   beforeEach(() => {
-    clock = new Date('2026-01-01T12:00:00.000Z');
-    service = new ApiKeysService(ds.getRepository(ApiKeyEntity), () => clock);
+    clock = new FakeClock({ start: new Date('2026-01-01T12:00:00.000Z') });
+    service = new ApiKeysService(ds.getRepository(ApiKeyEntity), () => clock.date());
   });
 
   it('creates a key that authenticates', async () => {
@@ -116,18 +117,18 @@ describe('ApiKeysService', () => {
       (await ds.getRepository(ApiKeyEntity).findOneByOrFail({ id: apiKey.id })).lastUsedAt;
 
     expect(await lastUsed()).toBeNull();
-    const t0 = clock;
+    const t0 = clock.date();
     await service.authenticate(key);
     expect((await lastUsed())?.toISOString()).toBe(t0.toISOString());
 
-    clock = new Date(t0.getTime() + 30_000);
+    clock.advance(30_000); // t0 + 30 s
     await service.authenticate(key);
-    clock = new Date(t0.getTime() + 59_000);
+    clock.advance(29_000); // t0 + 59 s
     await service.authenticate(key);
     expect((await lastUsed())?.toISOString()).toBe(t0.toISOString());
 
-    clock = new Date(t0.getTime() + 61_000);
+    clock.advance(2_000); // t0 + 61 s
     await service.authenticate(key);
-    expect((await lastUsed())?.toISOString()).toBe(clock.toISOString());
+    expect((await lastUsed())?.toISOString()).toBe(clock.date().toISOString());
   });
 });

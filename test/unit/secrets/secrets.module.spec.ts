@@ -9,6 +9,8 @@ import { SECRET_STORE, type SecretStore } from '../../../src/secrets/secret-stor
 import { SecretsModule, checkSecretStore } from '../../../src/secrets/secrets.module';
 import { VaultSecretStore } from '../../../src/secrets/vault/vault-secret-store';
 import { startFakeVault, type FakeVault } from '../../fakes/vault/fake-vault';
+import { InMemorySecretStore } from '../../support/in-memory-secret-store';
+import { testConfig } from '../../support/test-config';
 import { sleep, vaultConfig } from './vault-support';
 
 let fake: FakeVault;
@@ -22,7 +24,7 @@ afterAll(async () => {
 });
 
 /** What the app's ConfigModule and DatabaseModule provide globally. */
-function appWith(config: Partial<AppConfig>): DynamicModule {
+function appWith(config: AppConfig): DynamicModule {
   @Global()
   @Module({})
   class Globals {}
@@ -36,7 +38,7 @@ function appWith(config: Partial<AppConfig>): DynamicModule {
   };
 }
 
-async function boot(config: Partial<AppConfig>) {
+async function boot(config: AppConfig) {
   const moduleRef = await Test.createTestingModule({
     imports: [appWith(config), SecretsModule],
   }).compile();
@@ -51,7 +53,7 @@ it('provides the Vault store, logs in on init and stops renewing on shutdown', a
     token: undefined,
     appRole: { roleId: 'module-role', secretId: 'module-secret', mount: 'approle' },
   });
-  const { app, store } = await boot({ env: 'test', secretStore });
+  const { app, store } = await boot(testConfig({ env: 'test', secretStore }));
   expect(store).toBeInstanceOf(VaultSecretStore);
   expect(fake.calls.filter((c) => c.path === '/v1/auth/approle/login')).toHaveLength(1);
   await expect(checkSecretStore(store)).resolves.toMatchObject({ ok: true, kind: 'vault' });
@@ -63,25 +65,21 @@ it('provides the Vault store, logs in on init and stops renewing on shutdown', a
 
 it('provides the local store outside production', async () => {
   const secretStore = { kind: 'local' as const, key: randomBytes(32), pathPrefix: 'p' };
-  const { app, store } = await boot({ env: 'development', secretStore });
+  const { app, store } = await boot(testConfig({ env: 'development', secretStore }));
   expect(store).toBeInstanceOf(LocalSecretStore);
   await app.close();
 });
 
 it('refuses to boot with the local store in production', async () => {
   const secretStore = { kind: 'local' as const, key: randomBytes(32), pathPrefix: 'p' };
-  await expect(boot({ env: 'production', secretStore })).rejects.toThrow(/NODE_ENV=production/);
+  await expect(boot(testConfig({ env: 'production', secretStore }))).rejects.toThrow(
+    /NODE_ENV=production/,
+  );
 });
 
 it('bounds a health probe that never answers', async () => {
-  const hung: SecretStore = {
-    kind: 'vault',
-    read: () => Promise.resolve(null),
-    write: (path) => Promise.resolve({ path, version: 1 }),
-    destroy: () => Promise.resolve(),
-    list: () => Promise.resolve([]),
-    health: () => new Promise(() => undefined),
-  };
+  const hung = new InMemorySecretStore();
+  hung.health = () => new Promise(() => undefined);
   await expect(checkSecretStore(hung, 50)).resolves.toMatchObject({
     ok: false,
     reason: 'unavailable',

@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { type AppConfig } from '../../../../src/config/config';
 import {
   type ConnectionLifecycleRepository,
   type DueConnection,
@@ -15,6 +14,7 @@ import {
   RefreshScheduler,
 } from '../../../../src/lifecycle/refresh/refresh-scheduler';
 import { MetricsService } from '../../../../src/metrics/metrics.service';
+import { testConfig } from '../../../support/test-config';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -49,9 +49,9 @@ interface Added {
 describe('RefreshScheduler', () => {
   const prefix = `cbk_unit_sched_${randomBytes(4).toString('hex')}:`;
   let redis: Redis;
-  const config = {
+  const config = testConfig({
     lifecycle: { refreshWindowSeconds: 300, refreshIntervalSeconds: 30, refreshConcurrency: 10 },
-  } as unknown as AppConfig;
+  });
 
   beforeAll(() => {
     redis = new Redis(REDIS_URL, { keyPrefix: prefix });

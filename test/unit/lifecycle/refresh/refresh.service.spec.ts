@@ -1,7 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { type AuditInput, type AuditService } from '../../../../src/audit/audit.service';
-import { type AppConfig } from '../../../../src/config/config';
 import { type ConnectionChanges } from '../../../../src/lifecycle/connection-changes';
 import { ConnectionEntity } from '../../../../src/database/entities';
 import {
@@ -22,13 +21,9 @@ import {
   type TokenGrant,
 } from '../../../../src/providers/provider';
 import { type ProviderRegistry } from '../../../../src/providers/provider-registry';
-import {
-  type SecretData,
-  type SecretRef,
-  type SecretStore,
-  SecretStoreError,
-  SecretValue,
-} from '../../../../src/secrets/secret-store';
+import { type SecretData } from '../../../../src/secrets/secret-store';
+import { InMemorySecretStore } from '../../../support/in-memory-secret-store';
+import { testConfig } from '../../../support/test-config';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -66,34 +61,6 @@ class MemoryConnections {
   };
 }
 
-/** A KV v2-like store with check-and-set. */
-class MemorySecrets implements SecretStore {
-  readonly kind = 'vault' as const;
-  readonly versions = new Map<string, SecretData[]>();
-  async read(path: string, version?: number): Promise<SecretValue | null> {
-    const all = this.versions.get(path) ?? [];
-    const v = version ?? all.length;
-    const data = all[v - 1];
-    return data ? new SecretValue({ path, version: v }, data) : null;
-  }
-  async write(path: string, data: SecretData, options?: { cas?: number }): Promise<SecretRef> {
-    const all = this.versions.get(path) ?? [];
-    if (options?.cas !== undefined && options.cas !== all.length) {
-      throw new SecretStoreError('cas_mismatch', 'cas');
-    }
-    all.push({ ...data });
-    this.versions.set(path, all);
-    return { path, version: all.length };
-  }
-  async destroy(): Promise<void> {}
-  async list(): Promise<string[]> {
-    return [];
-  }
-  async health() {
-    return { ok: true as const, kind: 'vault' as const };
-  }
-}
-
 class FakeDriver implements CredentialProvider {
   readonly provider = 'gcp' as const;
   calls = 0;
@@ -121,11 +88,9 @@ class FakeDriver implements CredentialProvider {
 describe('RefreshService (single-flight, failures, CAS)', () => {
   const prefix = `cbk_unit_refresh_${randomBytes(4).toString('hex')}:`;
   let redis: Redis;
-  const config = {
-    lifecycle: { refreshWindowSeconds: 300, refreshConcurrency: 10 },
-  } as unknown as AppConfig;
+  const config = testConfig({ lifecycle: { refreshWindowSeconds: 300, refreshConcurrency: 10 } });
   let connections: MemoryConnections;
-  let secrets: MemorySecrets;
+  let secrets: InMemorySecretStore;
   let driver: FakeDriver;
   let audits: AuditInput[];
   let published: string[];
@@ -142,7 +107,7 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
   });
   beforeEach(() => {
     connections = new MemoryConnections();
-    secrets = new MemorySecrets();
+    secrets = new InMemorySecretStore();
     driver = new FakeDriver();
     audits = [];
     published = [];
@@ -204,7 +169,7 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
     expect(outcomes.filter((o) => o.kind === 'refreshed')).toHaveLength(20);
     expect(outcomes.filter((o) => o.kind === 'fresh')).toHaveLength(20);
     expect(new Set(outcomes.map((o) => connectionOf(o).vaultVersion))).toEqual(new Set([2]));
-    expect(secrets.versions.get(row.vaultPath)).toHaveLength(2);
+    expect(secrets.versions(row.vaultPath)).toHaveLength(2);
     // Every process's row cache hears of the change once.
     expect(published).toEqual([row.id]);
   });
@@ -272,7 +237,7 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
     await new Promise((r) => setTimeout(r, 30));
     await secrets.write(row.vaultPath, { access_token: 'ya29.reconnected' }, { cas: 1 });
     await expect(pending).resolves.toMatchObject({ kind: 'failing', reason: 'cas_mismatch' });
-    const versions = secrets.versions.get(row.vaultPath) ?? [];
+    const versions = secrets.versions(row.vaultPath);
     expect(versions).toHaveLength(2);
     expect(versions[1].access_token).toBe('ya29.reconnected');
     expect(connections.rows.get(row.id)?.vaultVersion).toBe(1);

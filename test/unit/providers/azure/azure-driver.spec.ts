@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { type AppConfig } from '../../../../src/config/config';
 import { type ConnectionEntity } from '../../../../src/database/entities';
-import { ProviderError } from '../../../../src/providers/provider';
 import { AzureClient } from '../../../../src/providers/azure/azure-client';
 import { AzureFailureClassifier } from '../../../../src/providers/azure/azure-failure-classifier';
 import { AzureDriver } from '../../../../src/providers/azure/azure.driver';
 import { type FakeAzure, startFakeAzure } from '../../../fakes/azure/fake-azure';
 import { trustTestCaInProcess } from '../../../fakes/tls/test-ca';
+import { expectProviderError } from '../../../support/expect-provider-error';
 import { freePort } from '../../../support/processes';
+import { testConfig } from '../../../support/test-config';
 
 /** AzureDriver.refresh/revoke through the real SDK against the HTTPS emulator. */
 describe('AzureDriver', () => {
@@ -17,14 +17,16 @@ describe('AzureDriver', () => {
   let azure: FakeAzure;
 
   const driverAt = (authorityHost: string) => {
-    const client = new AzureClient({
-      azure: {
-        enabled: true,
-        authorityHost,
-        armEndpoint: authorityHost,
-        armScope: 'https://management.azure.com/.default',
-      },
-    } as AppConfig);
+    const client = new AzureClient(
+      testConfig({
+        azure: {
+          enabled: true,
+          authorityHost,
+          armEndpoint: authorityHost,
+          armScope: 'https://management.azure.com/.default',
+        },
+      }),
+    );
     return new AzureDriver(client, new AzureFailureClassifier(client));
   };
   const connection = {
@@ -41,16 +43,6 @@ describe('AzureDriver', () => {
     expires_at: new Date().toISOString(),
     ...over,
   });
-  async function failure(p: Promise<unknown>): Promise<Pick<ProviderError, 'kind' | 'reason'>> {
-    try {
-      await p;
-    } catch (err) {
-      if (err instanceof ProviderError) return { kind: err.kind, reason: err.reason };
-      throw err;
-    }
-    throw new Error('expected a ProviderError');
-  }
-
   beforeAll(async () => {
     azure = await startFakeAzure();
     trustTestCaInProcess(azure.ca);
@@ -79,7 +71,7 @@ describe('AzureDriver', () => {
     ['a deleted tenant', secret({ tenant_id: randomUUID() }), 'azure_invalid_tenant'],
     ['a secret without the client secret', secret({ client_secret: '' }), 'secret_incomplete'],
   ])('calls %s permanent', async (_what, s, reason) => {
-    expect(await failure(driverAt(azure.url).refresh(connection, s))).toEqual({
+    await expectProviderError(driverAt(azure.url).refresh(connection, s), {
       kind: 'permanent',
       reason,
     });
@@ -88,7 +80,7 @@ describe('AzureDriver', () => {
   it('calls an Entra ID outage transient', async () => {
     azure.failTokens(5);
     try {
-      expect(await failure(driverAt(azure.url).refresh(connection, secret()))).toEqual({
+      await expectProviderError(driverAt(azure.url).refresh(connection, secret()), {
         kind: 'transient',
         reason: 'provider_unavailable',
       });
@@ -99,7 +91,7 @@ describe('AzureDriver', () => {
 
   it('calls an unreachable authority transient, not an unknown tenant', async () => {
     const nobody = `https://127.0.0.1:${await freePort()}`;
-    expect(await failure(driverAt(nobody).refresh(connection, secret()))).toEqual({
+    await expectProviderError(driverAt(nobody).refresh(connection, secret()), {
       kind: 'transient',
       reason: 'provider_unavailable',
     });

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type AppConfig, loadConfig } from '../../../../src/config/config';
+import { type AppConfig } from '../../../../src/config/config';
 import { type ConnectionEntity } from '../../../../src/database/entities';
-import { ProviderError } from '../../../../src/providers/provider';
 import { GcpOAuthClient } from '../../../../src/providers/gcp/gcp-oauth.client';
 import { GcpDriver } from '../../../../src/providers/gcp/gcp.driver';
 import { type FakeGoogle, startFakeGoogle } from '../../../fakes/google/fake-google';
+import { expectProviderError } from '../../../support/expect-provider-error';
 import { freePort } from '../../../support/processes';
+import { testConfig } from '../../../support/test-config';
 import { type GcpSetup } from '../../../../src/providers/gcp/setup/gcp-setup.definition';
 
 /** Refresh and revoke do not touch setup. */
@@ -13,29 +14,9 @@ const NO_SETUP = {} as GcpSetup;
 
 const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
 
+/** The real config with the Google emulator's client and URLs, plus `overrides` (environment). */
 function configFor(google: FakeGoogle, overrides: Record<string, string> = {}): AppConfig {
-  return loadConfig({
-    NODE_ENV: 'test',
-    PUBLIC_URL: 'https://broker.example.com',
-    FRONTEND_URL: 'https://app.example.com',
-    DATABASE_URL: 'postgres://unused@127.0.0.1/unused',
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    SECRET_STORE: 'local',
-    LOCAL_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
-    AUTH_JWT_SECRET: 's'.repeat(40),
-    ...google.env(),
-    ...overrides,
-  });
-}
-
-async function failure(promise: Promise<unknown>): Promise<ProviderError> {
-  const err: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof ProviderError))
-    throw new Error(`expected a ProviderError, got ${String(err)}`);
-  return err;
+  return testConfig({}, { ...google.env(), ...overrides });
 }
 
 /**
@@ -80,8 +61,11 @@ describe('GcpDriver / GcpOAuthClient', () => {
     });
     const res = await fetch(url, { redirect: 'manual' });
     const code = new URL(res.headers.get('location') ?? '').searchParams.get('code') ?? '';
-    const err = await failure(client.exchangeCode(code, randomBytes(32).toString('base64url')));
-    expect(err).toMatchObject({ kind: 'permanent', reason: 'invalid_grant', status: 400 });
+    await expectProviderError(client.exchangeCode(code, randomBytes(32).toString('base64url')), {
+      kind: 'permanent',
+      reason: 'invalid_grant',
+      status: 400,
+    });
     expect(google.calls.at(-1)?.form).toMatchObject({
       grant_type: 'authorization_code',
       client_id: google.clientId,
@@ -110,26 +94,28 @@ describe('GcpDriver / GcpOAuthClient', () => {
   it('classifies invalid_grant (a revoked or expired grant) as permanent', async () => {
     const { refreshToken } = await grant();
     await client.revoke(refreshToken);
-    const err = await failure(driver.refresh(connection, { refresh_token: refreshToken }));
-    expect(err).toMatchObject({ kind: 'permanent', reason: 'invalid_grant', status: 400 });
+    const err = await expectProviderError(
+      driver.refresh(connection, { refresh_token: refreshToken }),
+      { kind: 'permanent', reason: 'invalid_grant', status: 400 },
+    );
     expect(err.message).not.toContain(refreshToken);
   });
 
   it('classifies invalid_client (the broker secret is wrong) as permanent', async () => {
     const { refreshToken } = await grant();
     const wrong = configFor(google, { GCP_CLIENT_SECRET: 'GOCSPX-wrong' });
-    const err = await failure(
+    const err = await expectProviderError(
       new GcpDriver(new GcpOAuthClient(wrong), wrong, NO_SETUP).refresh(connection, {
         refresh_token: refreshToken,
       }),
+      { kind: 'permanent', reason: 'invalid_client', status: 401 },
     );
-    expect(err).toMatchObject({ kind: 'permanent', reason: 'invalid_client', status: 401 });
     expect(err.message).not.toContain('GOCSPX');
   });
 
   it('classifies a missing stored refresh token as permanent without calling Google', async () => {
     const calls = google.calls.length;
-    expect(await failure(driver.refresh(connection, { access_token: 'ya29.x' }))).toMatchObject({
+    await expectProviderError(driver.refresh(connection, { access_token: 'ya29.x' }), {
       kind: 'permanent',
       reason: 'missing_refresh_token',
     });
@@ -144,17 +130,18 @@ describe('GcpDriver / GcpOAuthClient', () => {
     const { refreshToken } = await grant();
     google.failToken({ kind: 'status', status }, 10);
     const calls = google.calls.length;
-    const err = await failure(driver.refresh(connection, { refresh_token: refreshToken }));
-    expect(err).toMatchObject({ kind: 'transient', reason, status });
+    await expectProviderError(driver.refresh(connection, { refresh_token: refreshToken }), {
+      kind: 'transient',
+      reason,
+      status,
+    });
     expect(google.calls.length - calls).toBeGreaterThan(1);
   });
 
   it('classifies a garbled answer (HTML with 200) as transient bad_response', async () => {
     const { refreshToken } = await grant();
     google.failToken({ kind: 'garbage' });
-    expect(
-      await failure(driver.refresh(connection, { refresh_token: refreshToken })),
-    ).toMatchObject({
+    await expectProviderError(driver.refresh(connection, { refresh_token: refreshToken }), {
       kind: 'transient',
       reason: 'bad_response',
     });
@@ -163,9 +150,7 @@ describe('GcpDriver / GcpOAuthClient', () => {
   it('classifies a Google that does not answer in time as transient timeout', async () => {
     const { refreshToken } = await grant();
     google.failToken({ kind: 'delay', ms: 1_500 }, 10);
-    expect(
-      await failure(driver.refresh(connection, { refresh_token: refreshToken })),
-    ).toMatchObject({
+    await expectProviderError(driver.refresh(connection, { refresh_token: refreshToken }), {
       kind: 'transient',
       reason: 'timeout',
     });
@@ -173,8 +158,10 @@ describe('GcpDriver / GcpOAuthClient', () => {
 
   it('classifies a refused connection as transient network', async () => {
     const down = configFor(google, { GCP_TOKEN_URL: `http://127.0.0.1:${await freePort()}/token` });
-    const err = await failure(new GcpOAuthClient(down, 1_000).refresh('1//whatever'));
-    expect(err).toMatchObject({ kind: 'transient', reason: 'network' });
+    await expectProviderError(new GcpOAuthClient(down, 1_000).refresh('1//whatever'), {
+      kind: 'transient',
+      reason: 'network',
+    });
   });
 
   it('revokes with the refresh token in the form body, which ends the grant', async () => {
@@ -199,9 +186,7 @@ describe('GcpDriver / GcpOAuthClient', () => {
     expect(google.calls.at(-1)?.status).toBe(400);
     const live = await grant();
     google.failRevoke(503, 10);
-    expect(
-      await failure(driver.revoke(connection, { refresh_token: live.refreshToken })),
-    ).toMatchObject({
+    await expectProviderError(driver.revoke(connection, { refresh_token: live.refreshToken }), {
       kind: 'transient',
       reason: 'upstream_unavailable',
     });
@@ -214,10 +199,7 @@ describe('GcpDriver / GcpOAuthClient', () => {
       email: google.account.email,
     });
     expect(google.calls.at(-1)?.authorization).toBe(`Bearer ${accessToken}`);
-    expect(await failure(client.userinfo('ya29.unknown'))).toMatchObject({
-      kind: 'transient',
-      status: 401,
-    });
+    await expectProviderError(client.userinfo('ya29.unknown'), { kind: 'transient', status: 401 });
   });
 
   it('is enabled only with a client id and secret', () => {

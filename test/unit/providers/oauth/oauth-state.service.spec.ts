@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type DataSource } from 'typeorm';
 import { BrokerError } from '../../../../src/common/error-codes';
-import { type AppConfig, loadConfig } from '../../../../src/config/config';
 import { createDataSource } from '../../../../src/database/data-source';
 import { OAuthStateEntity } from '../../../../src/database/entities';
 import { OAuthStatesRepository } from '../../../../src/database/repositories/oauth-states.repository';
@@ -10,22 +9,15 @@ import {
   OAuthStateService,
 } from '../../../../src/providers/oauth/oauth-state.service';
 import { type TestDatabase, createTestDatabase } from '../../../support/postgres';
+import { testConfig } from '../../../support/test-config';
 
 const FRONTEND = 'https://app.example.com';
 
-function config(): AppConfig {
-  return loadConfig({
-    NODE_ENV: 'test',
-    PUBLIC_URL: 'https://broker.example.com',
-    FRONTEND_URL: FRONTEND,
-    DATABASE_URL: 'postgres://unused@127.0.0.1/unused',
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    SECRET_STORE: 'local',
-    LOCAL_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
-    AUTH_JWT_SECRET: 's'.repeat(40),
-    STATE_TTL_SECONDS: '120',
-  });
-}
+const config = () =>
+  testConfig(
+    {},
+    { PUBLIC_URL: 'https://broker.example.com', FRONTEND_URL: FRONTEND, STATE_TTL_SECONDS: '120' },
+  );
 
 const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');
 const s256 = (v: string) => createHash('sha256').update(v).digest('base64url');

@@ -1,11 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type AppConfig } from '../../../../src/config/config';
 import { type ConnectionEntity } from '../../../../src/database/entities';
-import { ProviderError } from '../../../../src/providers/provider';
 import { OvhClient } from '../../../../src/providers/ovh/ovh-client';
 import { OvhDriver } from '../../../../src/providers/ovh/ovh.driver';
 import { type FakeOvh, startFakeOvh } from '../../../fakes/ovh/fake-ovh';
 import { trustTestCaInProcess } from '../../../fakes/tls/test-ca';
+import { expectProviderError } from '../../../support/expect-provider-error';
+import { testConfig } from '../../../support/test-config';
 
 /** OvhDriver.refresh/revoke against the OVHcloud region emulator over HTTPS. */
 describe('OvhDriver', () => {
@@ -30,16 +30,6 @@ describe('OvhDriver', () => {
       token_type: 'Bearer',
     };
   }
-  async function failure(p: Promise<unknown>): Promise<Pick<ProviderError, 'kind' | 'reason'>> {
-    try {
-      await p;
-    } catch (err) {
-      if (err instanceof ProviderError) return { kind: err.kind, reason: err.reason };
-      throw err;
-    }
-    throw new Error('expected a ProviderError');
-  }
-
   beforeAll(async () => {
     ovh = await startFakeOvh();
     trustTestCaInProcess(ovh.ca);
@@ -49,10 +39,10 @@ describe('OvhDriver', () => {
       authUrl: ovh.authUrl,
       apiUrl: ovh.apiUrl,
     });
-    const config = {
+    const config = testConfig({
       publicUrl: 'http://broker.test',
       ovh: { enabled: true, regions: { eu: region(true), ca: region(false), us: region(false) } },
-    } as unknown as AppConfig;
+    });
     client = new OvhClient(config);
     driver = new OvhDriver(client, config);
   });
@@ -67,7 +57,7 @@ describe('OvhDriver', () => {
     expect(next.secret.expires_at).toBe(next.expiresAt.toISOString());
     expect(next.scopes).toEqual(['all']);
     // The rotated-out token is dead now; the new one works.
-    expect(await failure(driver.refresh(connection, before))).toMatchObject({ kind: 'permanent' });
+    await expectProviderError(driver.refresh(connection, before), { kind: 'permanent' });
     await expect(driver.refresh(connection, next.secret)).resolves.toBeDefined();
   });
 
@@ -86,25 +76,26 @@ describe('OvhDriver', () => {
   it('calls a revoked grant permanent (invalid_grant) and an outage transient', async () => {
     const s = await grant();
     ovh.failTokens(1, 503);
-    expect(await failure(driver.refresh(connection, s))).toEqual({
+    await expectProviderError(driver.refresh(connection, s), {
       kind: 'transient',
       reason: 'provider_unavailable',
     });
     ovh.revokeRefreshTokens();
-    expect(await failure(driver.refresh(connection, s))).toEqual({
+    await expectProviderError(driver.refresh(connection, s), {
       kind: 'permanent',
       reason: 'invalid_grant',
     });
   });
 
   it('calls a secret without a refresh token permanent, a disabled region transient', async () => {
-    expect(await failure(driver.refresh(connection, { region: 'eu' }))).toMatchObject({
+    await expectProviderError(driver.refresh(connection, { region: 'eu' }), {
       kind: 'permanent',
       reason: 'secret_incomplete',
     });
-    expect(await failure(driver.refresh(connection, { region: 'ca', refresh_token: 'r' }))).toEqual(
-      { kind: 'transient', reason: 'provider_disabled' },
-    );
+    await expectProviderError(driver.refresh(connection, { region: 'ca', refresh_token: 'r' }), {
+      kind: 'transient',
+      reason: 'provider_disabled',
+    });
   });
 
   it('revokes nothing upstream', async () => {

@@ -1,12 +1,12 @@
-import { type AppConfig } from '../../../../src/config/config';
 import { type ConnectionEntity } from '../../../../src/database/entities';
-import { ProviderError } from '../../../../src/providers/provider';
 import { TailscaleClient } from '../../../../src/providers/tailscale/tailscale-client';
 import { tailnetName } from '../../../../src/providers/tailscale/tailscale-connect.service';
 import { TailscaleDriver } from '../../../../src/providers/tailscale/tailscale.driver';
 import { type FakeTailscale, startFakeTailscale } from '../../../fakes/tailscale/fake-tailscale';
+import { expectProviderError } from '../../../support/expect-provider-error';
 import { freePort } from '../../../support/processes';
 import { type TailscaleSetup } from '../../../../src/providers/tailscale/setup/tailscale-setup.definition';
+import { testConfig } from '../../../support/test-config';
 
 /** TailscaleDriver.refresh/revoke against the Tailscale API emulator. */
 describe('TailscaleDriver', () => {
@@ -15,7 +15,7 @@ describe('TailscaleDriver', () => {
   const connection = { provider: 'tailscale', metadata: {} } as unknown as ConnectionEntity;
   const driverAt = (apiUrl: string) =>
     new TailscaleDriver(
-      new TailscaleClient({ tailscale: { enabled: true, apiUrl, tag: 'tag:broker' } } as AppConfig),
+      new TailscaleClient(testConfig({ tailscale: { enabled: true, apiUrl, tag: 'tag:broker' } })),
       {} as TailscaleSetup, // refresh and revoke do not touch setup
     );
   const secret = (over: Record<string, string> = {}) => ({
@@ -27,16 +27,6 @@ describe('TailscaleDriver', () => {
     expires_at: new Date().toISOString(),
     ...over,
   });
-  async function failure(p: Promise<unknown>): Promise<Pick<ProviderError, 'kind' | 'reason'>> {
-    try {
-      await p;
-    } catch (err) {
-      if (err instanceof ProviderError) return { kind: err.kind, reason: err.reason };
-      throw err;
-    }
-    throw new Error('expected a ProviderError');
-  }
-
   beforeEach(async () => {
     ts = await startFakeTailscale();
     ts.addClient({ ...CLIENT, scopes: ['devices:core:read', 'auth_keys'], tailnet: 'example.com' });
@@ -58,7 +48,7 @@ describe('TailscaleDriver', () => {
 
   it('calls a deleted client permanent (401)', async () => {
     ts.revokeClient(CLIENT.clientId);
-    expect(await failure(driverAt(ts.url).refresh(connection, secret()))).toEqual({
+    await expectProviderError(driverAt(ts.url).refresh(connection, secret()), {
       kind: 'permanent',
       reason: 'tailscale_invalid_credentials',
     });
@@ -68,7 +58,7 @@ describe('TailscaleDriver', () => {
     for (const status of [500, 503, 429]) {
       ts.failTokens(10, status);
       const before = ts.receivedSecrets.length;
-      expect(await failure(driverAt(ts.url).refresh(connection, secret()))).toEqual({
+      await expectProviderError(driverAt(ts.url).refresh(connection, secret()), {
         kind: 'transient',
         reason: 'provider_unavailable',
       });
@@ -80,7 +70,7 @@ describe('TailscaleDriver', () => {
 
   it('calls an unreachable API transient', async () => {
     const nobody = `http://127.0.0.1:${await freePort()}`;
-    expect(await failure(driverAt(nobody).refresh(connection, secret()))).toEqual({
+    await expectProviderError(driverAt(nobody).refresh(connection, secret()), {
       kind: 'transient',
       reason: 'provider_unavailable',
     });
@@ -99,9 +89,10 @@ describe('TailscaleDriver', () => {
   it('reports a revoke it could not do', async () => {
     const key = ts.addKey('example.com', ['tag:broker']);
     ts.revokeClient(CLIENT.clientId);
-    expect(
-      await failure(driverAt(ts.url).revoke(connection, secret(), { auth_key_id: key.id })),
-    ).toEqual({ kind: 'permanent', reason: 'tailscale_invalid_credentials' });
+    await expectProviderError(
+      driverAt(ts.url).revoke(connection, secret(), { auth_key_id: key.id }),
+      { kind: 'permanent', reason: 'tailscale_invalid_credentials' },
+    );
     expect(ts.keys.has(key.id)).toBe(true);
   });
 });

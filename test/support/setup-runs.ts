@@ -1,4 +1,4 @@
-import { type BrokerHarness } from '../../support/broker';
+import { type BrokerHarness } from './broker';
 
 export interface SetupView {
   status: string;

@@ -1,7 +1,7 @@
 import { ConnectionEntity } from '../../src/database/entities';
 import { Redis } from 'ioredis';
-import { type BrokerHarness, REDIS_URL } from '../support/broker';
-import { seedConnections } from '../support/seed';
+import { type BrokerHarness, REDIS_URL } from './broker';
+import { seedConnections } from './seed';
 import { type FakeGoogle } from '../fakes/google/fake-google';
 
 /** Where the broker's Vault adapter keeps a connection path (`<mount>/<prefix>/<path>`). */
