@@ -6,7 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { mountJobDashboard } from './admin/job-dashboard';
 import { AppModule } from './app.module';
-import { configureHttpServer } from './common/http-server';
+import { configureHttpServer } from './http/http-server';
 import { createLogger } from './common/logger';
 import { requestIdFrom } from './common/request-id';
 import { type AppConfig, ConfigError, describeProviders, loadConfig } from './config/config';

@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { ConnectionChanges } from './connection-changes';
-import { type Caller, callerActor } from '../auth/caller';
 import { BrokerError } from '../common/error-codes';
 import { type ConnectionEntity } from '../database/entities';
-import { type Provider, type SetupStatus } from '../database/enums';
+import { type ActorType, type Provider, type SetupStatus } from '../database/enums';
 import { ConnectionsRepository } from '../database/repositories/connections.repository';
 import {
   SECRET_STORE,
@@ -26,7 +25,7 @@ export interface ConnectInput {
   secret: SecretData;
   setupStatus: SetupStatus;
   /** Who connected, for the audit row; a provider callback passes the user. */
-  actor: Caller;
+  actor: { actorType: ActorType; actorId: string };
   requestId?: string;
 }
 
@@ -67,7 +66,7 @@ export class ConnectionWriter {
       const result = existing ? await this.update(existing, input) : await this.create(input);
       if (result) {
         await this.audit.record({
-          ...callerActor(input.actor),
+          ...input.actor,
           action: result.created ? 'connection.created' : 'connection.reconnected',
           outcome: 'success',
           connectionId: result.connection.id,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Caller } from '../../auth/caller';
+import { type Caller, callerActor } from '../../auth/caller';
 import { BrokerError } from '../../common/error-codes';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { ConnectionWriter } from '../../lifecycle/connection-writer';
@@ -66,7 +66,7 @@ export class AzureLoginService {
         expires_at: token.expiresAt.toISOString(),
       },
       setupStatus: 'not_applicable',
-      actor,
+      actor: callerActor(actor),
       requestId,
     });
   }

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { type Caller, requireActingUser } from '../../auth/caller';
 import { ActsForUser, CurrentCaller } from '../../auth/decorators';
-import { LoginRateLimit } from '../../common/rate-limit';
+import { LoginRateLimit } from '../../auth/login-rate-limit';
 import {
   type ConnectionView,
   connectionView,

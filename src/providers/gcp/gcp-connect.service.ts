@@ -136,7 +136,7 @@ export class GcpConnectService {
         metadata: { email: user.email },
         secret: grant.secret,
         setupStatus: 'pending',
-        actor: { kind: 'user', userId: flow.userId },
+        actor: { actorType: 'user', actorId: flow.userId },
         requestId,
       })
       .catch(async (err: unknown) => {

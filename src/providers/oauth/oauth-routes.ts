@@ -2,7 +2,7 @@ import { Get, Header, HttpCode, Post, Redirect, applyDecorators } from '@nestjs/
 import { ApiBearerAuth, ApiHeader, ApiOperation } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ActsForUser, Public } from '../../auth/decorators';
-import { LoginRateLimit } from '../../common/rate-limit';
+import { LoginRateLimit } from '../../auth/login-rate-limit';
 import { ZodResponse, dateTimeString, responseSchema } from '../../openapi/contract';
 import { problemResponses } from '../../openapi/schemas';
 

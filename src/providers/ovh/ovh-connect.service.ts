@@ -116,7 +116,7 @@ export class OvhConnectService {
       metadata: { region, nichandle },
       secret: ovhSecret(region, tokens, tokens.refreshToken),
       setupStatus: 'not_applicable',
-      actor: { kind: 'user', userId: flow.userId },
+      actor: { actorType: 'user', actorId: flow.userId },
       requestId,
     });
     return connection.id;

@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type Caller } from '../../auth/caller';
+import { type Caller, callerActor } from '../../auth/caller';
 import { ConnectionWriter } from '../../lifecycle/connection-writer';
 import { type ConnectionEntity } from '../../database/entities';
 import { type TailscaleDevice, TailscaleClient } from './tailscale-client';
@@ -58,7 +58,7 @@ export class TailscaleConnectService {
         expires_at: token.expiresAt.toISOString(),
       },
       setupStatus: 'pending',
-      actor,
+      actor: callerActor(actor),
       requestId,
     });
     try {

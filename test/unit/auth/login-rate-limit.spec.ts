@@ -7,7 +7,7 @@ import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis'
 import { Redis } from 'ioredis';
 import { Public } from '../../../src/auth/decorators';
 import { ProblemFilter } from '../../../src/common/problem.filter';
-import { LOGIN_THROTTLER, LoginRateLimit } from '../../../src/common/rate-limit';
+import { LOGIN_THROTTLER, LoginRateLimit } from '../../../src/auth/login-rate-limit';
 
 @Controller('login')
 class LoginController {

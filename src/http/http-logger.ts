@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse } from 'node:http';
 import { type Params } from 'nestjs-pino';
 import { type AppConfig } from '../config/config';
-import { loggerOptions } from './logger';
-import { redactString } from './redaction';
+import { loggerOptions } from '../common/logger';
+import { redactString } from '../common/redaction';
 
 const QUIET_ROUTES = /^\/(health\/(live|ready)|metrics)(\?|$)/;
 

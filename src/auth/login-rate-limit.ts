@@ -1,6 +1,6 @@
 import { Injectable, UseGuards, applyDecorators } from '@nestjs/common';
 import { Throttle, ThrottlerGuard } from '@nestjs/throttler';
-import { type Caller } from '../auth/caller';
+import { type Caller } from './caller';
 
 export const LOGIN_THROTTLER = 'login';
 
