@@ -2,6 +2,98 @@
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
+
+/**
+ * The layering of docs/architecture.md, held by the linter: each zone names a folder (`target`)
+ * and what it may not import (`from`). The core never imports a provider's own folder; the
+ * entry modules (app.module.ts, worker.module.ts) are the only places that assemble them.
+ */
+const src = (...dirs) => dirs.map((d) => `./src/${d}`);
+const PROVIDER_FOLDERS = src(
+  'providers/gcp',
+  'providers/azure',
+  'providers/tailscale',
+  'providers/ovh',
+  'providers/oauth',
+);
+const EVERYTHING_ABOVE_COMMON = src(
+  'config',
+  'database',
+  'secrets',
+  'redis',
+  'metrics',
+  'audit',
+  'auth',
+  'jobs',
+  'lifecycle',
+  'connections',
+  'providers',
+  'openapi',
+  'http',
+  'health',
+  'admin',
+  'main.ts',
+  'worker.ts',
+  'cli.ts',
+  'app.module.ts',
+  'worker.module.ts',
+);
+const HTTP_AND_ENTRIES = src(
+  'connections',
+  'openapi',
+  'http',
+  'health',
+  'admin',
+  'auth',
+  'main.ts',
+  'worker.ts',
+  'cli.ts',
+  'app.module.ts',
+  'worker.module.ts',
+);
+const LAYER_ZONES = [
+  {
+    target: './src/common',
+    from: EVERYTHING_ABOVE_COMMON,
+    message: 'common/ imports nothing above it',
+  },
+  {
+    target: './src/config',
+    from: EVERYTHING_ABOVE_COMMON.filter((d) => d !== './src/config'),
+    message: 'config/ stands on common/ only',
+  },
+  {
+    target: ['./src/database', './src/secrets'],
+    from: [
+      ...src('lifecycle', 'jobs', 'providers', 'redis', 'metrics', 'audit'),
+      ...HTTP_AND_ENTRIES,
+    ],
+    message: 'database/ and secrets/ stand below the engine, the providers and the HTTP edge',
+  },
+  {
+    target: './src/lifecycle',
+    from: [...HTTP_AND_ENTRIES, ...PROVIDER_FOLDERS],
+    message:
+      'lifecycle/ is the engine: no controllers, no HTTP, no provider folder (ask the driver)',
+  },
+  {
+    target: src(
+      'connections',
+      'jobs',
+      'auth',
+      'audit',
+      'health',
+      'admin',
+      'openapi',
+      'http',
+      'metrics',
+      'redis',
+    ),
+    from: PROVIDER_FOLDERS,
+    message: 'the core asks the driver interface (providers/provider.ts), never a provider folder',
+  },
+];
 
 export default tseslint.config(
   {
@@ -20,6 +112,14 @@ export default tseslint.config(
     ],
   },
   eslint.configs.recommended,
+  {
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.json'] })],
+    },
+    rules: { 'import-x/no-restricted-paths': ['error', { zones: LAYER_ZONES }] },
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
