@@ -45,10 +45,6 @@ export type ActorType = (typeof ACTOR_TYPES)[number];
 export const AUDIT_OUTCOMES = ['success', 'failure'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
-export function assertNever(value: never, what = 'value'): never {
-  throw new Error(`Unexpected ${what}: ${String(value)}`);
-}
-
 /** SQL `IN (...)` list for a CHECK constraint over one of the enums above. */
 export function sqlIn(values: readonly string[]): string {
   return values.map((v) => `'${v}'`).join(', ');

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Gaxios, GaxiosError, type GaxiosOptions } from 'gaxios';
+import { Gaxios, GaxiosError, type GaxiosOptions, type GaxiosResponse } from 'gaxios';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 
 export interface TailscaleToken {
@@ -12,6 +12,19 @@ export interface TailscaleDevice {
   id: string;
   name: string;
   user: string;
+}
+
+/** The ACL (policy file) as JSON, with the ETag that a write must send back in If-Match. */
+export interface TailscaleAcl {
+  policy: Record<string, unknown> & { tagOwners?: Record<string, string[]> };
+  etag: string;
+}
+
+export interface CreatedAuthKey {
+  id: string;
+  /** The key itself: a secret, goes to the secret store only. */
+  key: string;
+  expires: string;
 }
 
 /**
@@ -30,6 +43,12 @@ export class TailscaleApiError extends Error {
   }
 }
 
+/**
+ * Retries are chosen per call: reads and token mints retry on 429/5xx; writes that must not
+ * happen twice (an ACL write with If-Match, a key creation) are not retried here — the setup
+ * step's own loop and the job's backoff decide.
+ */
+const NO_RETRY: GaxiosOptions['retryConfig'] = { retry: 0, noResponseRetries: 0 };
 const RETRY: GaxiosOptions['retryConfig'] = {
   retry: 2,
   retryDelay: 200,
@@ -40,7 +59,10 @@ const RETRY: GaxiosOptions['retryConfig'] = {
   ],
 };
 
-/** The Tailscale API edge (`TAILSCALE_API_URL`): OAuth client-credentials tokens, devices, keys. */
+/**
+ * The Tailscale API edge (`TAILSCALE_API_URL`), for the connector and its setup alike: OAuth
+ * client-credentials tokens, devices, the ACL, auth keys.
+ */
 @Injectable()
 export class TailscaleClient {
   private readonly http = new Gaxios({ timeout: 10_000, retry: true });
@@ -51,22 +73,27 @@ export class TailscaleClient {
     return `${this.config.tailscale.apiUrl.replace(/\/+$/, '')}/api/v2${path}`;
   }
 
+  private tailnetUrl(tailnet: string, path: string): string {
+    return this.url(`/tailnet/${encodeURIComponent(tailnet)}${path}`);
+  }
+
   async mintToken(clientId: string, clientSecret: string): Promise<TailscaleToken> {
-    const data = await this.call<{ access_token?: string; expires_in?: number; scope?: string }>(
-      'token',
-      {
-        url: this.url('/oauth/token'),
-        method: 'POST',
-        data: new URLSearchParams({
-          grant_type: 'client_credentials',
-          client_id: clientId,
-          client_secret: clientSecret,
-        }).toString(),
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        // Minting twice is harmless (each token lives an hour on its own), so POST retries too.
-        retryConfig: { ...RETRY, httpMethodsToRetry: ['POST'] },
-      },
-    );
+    const { data } = await this.call<{
+      access_token?: string;
+      expires_in?: number;
+      scope?: string;
+    }>('token', {
+      url: this.url('/oauth/token'),
+      method: 'POST',
+      data: new URLSearchParams({
+        grant_type: 'client_credentials',
+        client_id: clientId,
+        client_secret: clientSecret,
+      }).toString(),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      // Minting twice is harmless (each token lives an hour on its own), so POST retries too.
+      retryConfig: { ...RETRY, httpMethodsToRetry: ['POST'] },
+    });
     if (typeof data.access_token !== 'string' || data.access_token === '') {
       throw new TailscaleApiError(502, 'token response without access_token', 'token');
     }
@@ -78,8 +105,8 @@ export class TailscaleClient {
   }
 
   async listDevices(accessToken: string, tailnet: string): Promise<TailscaleDevice[]> {
-    const data = await this.call<{ devices?: Partial<TailscaleDevice>[] }>('devices', {
-      url: this.url(`/tailnet/${encodeURIComponent(tailnet)}/devices`),
+    const { data } = await this.call<{ devices?: Partial<TailscaleDevice>[] }>('devices', {
+      url: this.tailnetUrl(tailnet, '/devices'),
       method: 'GET',
       headers: { authorization: `Bearer ${accessToken}` },
       retryConfig: RETRY,
@@ -95,7 +122,7 @@ export class TailscaleClient {
   async deleteKey(accessToken: string, tailnet: string, keyId: string): Promise<void> {
     try {
       await this.call('delete key', {
-        url: this.url(`/tailnet/${encodeURIComponent(tailnet)}/keys/${encodeURIComponent(keyId)}`),
+        url: this.tailnetUrl(tailnet, `/keys/${encodeURIComponent(keyId)}`),
         method: 'DELETE',
         headers: { authorization: `Bearer ${accessToken}` },
         retryConfig: RETRY,
@@ -106,10 +133,88 @@ export class TailscaleClient {
     }
   }
 
-  private async call<T>(operation: string, options: GaxiosOptions): Promise<T> {
+  async getAcl(token: string, tailnet: string): Promise<TailscaleAcl> {
+    const res = await this.call<Record<string, unknown>>('acl get', {
+      url: this.tailnetUrl(tailnet, '/acl'),
+      method: 'GET',
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      retryConfig: NO_RETRY,
+    });
+    // Not a JSON object (e.g. HuJSON text): spreading it into a write would replace the policy.
+    if (typeof res.data !== 'object' || res.data === null || Array.isArray(res.data)) {
+      throw new TailscaleApiError(502, 'not a JSON policy', 'acl get');
+    }
+    return { policy: res.data, etag: res.headers.get('etag') ?? '' };
+  }
+
+  /** Writes the ACL only if it is still the version read (If-Match); 412 when it changed. */
+  async setAcl(token: string, tailnet: string, acl: TailscaleAcl): Promise<void> {
+    await this.call('acl set', {
+      url: this.tailnetUrl(tailnet, '/acl'),
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        accept: 'application/json',
+        'if-match': acl.etag,
+      },
+      data: JSON.stringify(acl.policy),
+      retryConfig: NO_RETRY,
+    });
+  }
+
+  async createAuthKey(
+    token: string,
+    tailnet: string,
+    tag: string,
+    expirySeconds: number,
+  ): Promise<CreatedAuthKey> {
+    const { data } = await this.call<{ id?: string; key?: string; expires?: string }>(
+      'key create',
+      {
+        url: this.tailnetUrl(tailnet, '/keys'),
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        data: JSON.stringify({
+          capabilities: {
+            devices: {
+              create: { reusable: true, ephemeral: false, preauthorized: true, tags: [tag] },
+            },
+          },
+          expirySeconds,
+          description: 'credential-broker',
+        }),
+        retryConfig: NO_RETRY,
+      },
+    );
+    if (!data.id || !data.key)
+      throw new TailscaleApiError(502, 'no key in the answer', 'key create');
+    return { id: data.id, key: data.key, expires: data.expires ?? '' };
+  }
+
+  /** Whether a key still exists and can be used (not revoked, not expired). */
+  async keyUsable(token: string, tailnet: string, keyId: string): Promise<boolean> {
     try {
-      const res = await this.http.request<T>({ ...options, responseType: 'json' });
-      return res.data;
+      const { data } = await this.call<{ revoked?: string; invalid?: boolean; expires?: string }>(
+        'key get',
+        {
+          url: this.tailnetUrl(tailnet, `/keys/${encodeURIComponent(keyId)}`),
+          method: 'GET',
+          headers: { authorization: `Bearer ${token}` },
+          retryConfig: NO_RETRY,
+        },
+      );
+      const expires = data.expires ? Date.parse(data.expires) : Number.POSITIVE_INFINITY;
+      return !data.revoked && data.invalid !== true && expires > Date.now();
+    } catch (err) {
+      if (err instanceof TailscaleApiError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  private async call<T>(operation: string, options: GaxiosOptions): Promise<GaxiosResponse<T>> {
+    try {
+      return await this.http.request<T>({ ...options, responseType: 'json' });
     } catch (err) {
       if (err instanceof GaxiosError) {
         const body = err.response?.data as { message?: unknown } | undefined;

@@ -5,9 +5,7 @@ import { type CredentialProvider, ProviderError, type TokenGrant } from '../prov
 import { TailscaleApiError, TailscaleClient } from './tailscale-client';
 import { refreshError } from './tailscale-failures';
 import { TailscaleSetup } from './setup/tailscale-setup.definition';
-
-/** The secret key under which setup records the id of the auth key it created. */
-export const TAILSCALE_AUTH_KEY_ID = 'auth_key_id';
+import { TAILSCALE_AUTH_KEY_ID } from './setup/tailscale-setup.steps';
 
 /**
  * Tailscale after connect. Refresh mints a new token with the stored OAuth client (client

@@ -18,7 +18,10 @@ import {
   type StepOutcome,
   secretStoreStepError,
 } from '../../setup-step';
-import { TailscaleSetupApiError, TailscaleSetupClient } from './tailscale-setup.client';
+import { TailscaleApiError, TailscaleClient } from '../tailscale-client';
+
+/** The key of setup's secret under which the id of the auth key it created is kept. */
+export const TAILSCALE_AUTH_KEY_ID = 'auth_key_id';
 
 /** 90 days, as SPEC §5 asks of the auth key. */
 export const AUTH_KEY_EXPIRY_SECONDS = 90 * 24 * 3600;
@@ -77,7 +80,7 @@ async function mergeSetupSecret(
 
 function tailscaleError(err: unknown, what: string): SetupStepError {
   if (err instanceof SetupStepError) return err;
-  const status = err instanceof TailscaleSetupApiError ? err.status : 0;
+  const status = err instanceof TailscaleApiError ? err.status : 0;
   if (status === 403) {
     return new SetupStepError(
       'tailscale_missing_scope',
@@ -105,7 +108,7 @@ export class AclTagOwnerStep implements SetupStep {
   readonly name = 'acl_tag_owner';
 
   constructor(
-    private readonly tailscale: TailscaleSetupClient,
+    private readonly tailscale: TailscaleClient,
     private readonly clock: Clock,
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -132,7 +135,7 @@ export class AclTagOwnerStep implements SetupStep {
         return { status: 'succeeded', detail: `${tag} is owned by ${DEFAULT_TAG_OWNER}` };
       } catch (err) {
         // 412: someone edited the ACL between our read and write; read it again.
-        if (!(err instanceof TailscaleSetupApiError && err.status === 412))
+        if (!(err instanceof TailscaleApiError && err.status === 412))
           throw tailscaleError(err, 'updating the ACL');
       }
       await this.clock.sleep(backoffMs(ACL_RETRY_BASE_MS, round, 10_000));
@@ -151,7 +154,7 @@ export class AuthKeyStep implements SetupStep {
   readonly name = 'auth_key';
 
   constructor(
-    private readonly tailscale: TailscaleSetupClient,
+    private readonly tailscale: TailscaleClient,
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -163,8 +166,8 @@ export class AuthKeyStep implements SetupStep {
     try {
       const token = await ctx.accessToken();
       if (
-        existing?.auth_key_id &&
-        (await this.tailscale.keyUsable(token, tailnet, existing.auth_key_id))
+        existing?.[TAILSCALE_AUTH_KEY_ID] &&
+        (await this.tailscale.keyUsable(token, tailnet, existing[TAILSCALE_AUTH_KEY_ID]))
       ) {
         return { status: 'succeeded', detail: 'the auth key from an earlier run is still valid' };
       }
@@ -176,7 +179,7 @@ export class AuthKeyStep implements SetupStep {
       );
       await mergeSetupSecret(this.secrets, ctx.connection.id, {
         auth_key: key.key,
-        auth_key_id: key.id,
+        [TAILSCALE_AUTH_KEY_ID]: key.id,
         auth_key_expires_at: key.expires,
       });
       return { status: 'succeeded', detail: `auth key created, expires ${key.expires}` };

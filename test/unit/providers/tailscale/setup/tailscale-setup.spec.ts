@@ -2,9 +2,9 @@ import { type ConnectionEntity } from '../../../../../src/database/entities';
 import { type SetupContext } from '../../../../../src/providers/setup-step';
 import {
   type TailscaleAcl,
-  TailscaleSetupApiError,
-  type TailscaleSetupClient,
-} from '../../../../../src/providers/tailscale/setup/tailscale-setup.client';
+  TailscaleApiError,
+  type TailscaleClient,
+} from '../../../../../src/providers/tailscale/tailscale-client';
 import {
   AUTH_KEY_EXPIRY_SECONDS,
   AclTagOwnerStep,
@@ -55,9 +55,9 @@ describe('Tailscale setup steps', () => {
       setAcl: async (_t: string, tailnet: string, acl: TailscaleAcl) => {
         expect(tailnet).toBe('example.com');
         writes.push(acl);
-        if (writes.length === 1) throw new TailscaleSetupApiError(412, 'acl set');
+        if (writes.length === 1) throw new TailscaleApiError(412, '', 'acl set');
       },
-    } as unknown as TailscaleSetupClient;
+    } as unknown as TailscaleClient;
     const metadata: Record<string, unknown> = {};
     const step = new AclTagOwnerStep(client, clock, store, config);
     expect((await step.run(context(metadata))).status).toBe('succeeded');
@@ -73,7 +73,7 @@ describe('Tailscale setup steps', () => {
     const client = {
       getAcl: async () => ({ policy: { tagOwners: { 'tag:broker': ['group:ops'] } }, etag: 'e' }),
       setAcl: jest.fn(),
-    } as unknown as TailscaleSetupClient;
+    } as unknown as TailscaleClient;
     await new AclTagOwnerStep(client, clock, store, config).run(context({}));
     expect(client.setAcl).not.toHaveBeenCalled();
   });
@@ -91,7 +91,7 @@ describe('Tailscale setup steps', () => {
           expires: '2027-01-01T00:00:00Z',
         };
       },
-    } as unknown as TailscaleSetupClient;
+    } as unknown as TailscaleClient;
     const step = new AuthKeyStep(client, store, config);
     await step.run(context({}));
     expect(created).toEqual([['tag:broker', AUTH_KEY_EXPIRY_SECONDS]]);
