@@ -18,6 +18,8 @@ export const ERROR_CODES = {
   provider_unavailable: { status: 503, title: 'The provider could not be reached' },
   secret_store_unavailable: { status: 503, title: 'The secret store is unavailable' },
   service_unavailable: { status: 503, title: 'The service is not ready' },
+  database_unavailable: { status: 503, title: 'The database is unavailable' },
+  redis_unavailable: { status: 503, title: 'Redis is unavailable' },
   azure_invalid_credentials: { status: 401, title: 'Azure rejected the client id or secret' },
   azure_invalid_tenant: { status: 401, title: 'Azure does not know this tenant' },
   azure_no_enabled_subscription: {

@@ -7,6 +7,7 @@ import {
   type ErrorCode,
   type FieldError,
 } from './error-codes';
+import { isDatabaseUnavailable, isRedisUnavailable, isUnreachable } from './dependency-errors';
 
 /** The problem+json body (RFC 9457) every error response carries. */
 export interface Problem {
@@ -81,7 +82,49 @@ export interface ClassifiedError {
 }
 
 /** Maps anything thrown to a stable code. Unknown errors become a bland 500 with no detail. */
+/** How long a client should wait after a 503 that did not say (every 503 carries Retry-After). */
+const DEFAULT_RETRY_AFTER_SECONDS = '5';
+const DEPENDENCY_RETRY_AFTER_SECONDS = '2';
+
 export function classifyError(err: unknown): ClassifiedError {
+  const classified = classifyOnly(err);
+  if (classified.status === 503 && !classified.headers?.['retry-after']) {
+    return {
+      ...classified,
+      headers: { ...classified.headers, 'retry-after': DEFAULT_RETRY_AFTER_SECONDS },
+    };
+  }
+  return classified;
+}
+
+function classifyOnly(err: unknown): ClassifiedError {
+  if (isDatabaseUnavailable(err)) {
+    return {
+      code: 'database_unavailable',
+      status: 503,
+      detail: 'The database is unavailable; try again shortly',
+      headers: { 'retry-after': DEPENDENCY_RETRY_AFTER_SECONDS },
+      unexpected: false,
+    };
+  }
+  if (isRedisUnavailable(err)) {
+    return {
+      code: 'redis_unavailable',
+      status: 503,
+      detail: 'Redis is unavailable; try again shortly',
+      headers: { 'retry-after': DEPENDENCY_RETRY_AFTER_SECONDS },
+      unexpected: false,
+    };
+  }
+  if (isUnreachable(err)) {
+    return {
+      code: 'service_unavailable',
+      status: 503,
+      detail: 'A dependency of the broker cannot be reached; try again shortly',
+      headers: { 'retry-after': DEPENDENCY_RETRY_AFTER_SECONDS },
+      unexpected: false,
+    };
+  }
   if (err instanceof BrokerError) {
     return {
       code: err.code,

@@ -126,4 +126,31 @@ describe('token lifecycle: provider failures (e2e)', () => {
     expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
     expect(res.text).not.toContain('Backend Error');
   });
+
+  it('a manual refresh during the backoff answers 503 with Retry-After and calls nobody', async () => {
+    const seeded = await seedGcpConnection(broker, google, {
+      userId: 'alice',
+      expiresInSeconds: 3000,
+    });
+    google.failToken({ kind: 'status', status: 503 }, GOOGLE_CALLS_PER_ATTEMPT);
+    const first = await broker.request(`/connections/${seeded.connection.id}/refresh`, {
+      method: 'POST',
+      token: alice,
+    });
+    expect(first.status).toBe(503);
+    const calls = refreshCalls(google);
+    const row = await connectionRow(broker, seeded.connection.id);
+    const again = await broker.request(`/connections/${seeded.connection.id}/refresh`, {
+      method: 'POST',
+      token: alice,
+    });
+    expect(again.status).toBe(503);
+    expect((again.body as { code: string }).code).toBe('provider_unavailable');
+    const wait = Number(again.headers.get('retry-after'));
+    expect(wait).toBeGreaterThan(0);
+    expect(wait).toBeLessThanOrEqual(
+      Math.ceil((row.nextAttemptAt.getTime() - Date.now()) / 1000) + 1,
+    );
+    expect(refreshCalls(google)).toBe(calls);
+  });
 });

@@ -5,6 +5,7 @@ import { type Repository } from 'typeorm';
 import { type QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { ConnectionEntity } from '../entities';
 import { type ConnectionStatus, type Provider } from '../enums';
+import { readRetryingOnce } from '../read-retry';
 
 export interface ConnectionPageCursor {
   /** created_at as Postgres prints it, microseconds included, so the keyset is exact. */
@@ -33,7 +34,11 @@ export class ConnectionsRepository {
   ) {}
 
   /** Newest first, keyset-paginated on (created_at, id). */
-  async list(query: ConnectionListQuery): Promise<ConnectionPage> {
+  list(query: ConnectionListQuery): Promise<ConnectionPage> {
+    return readRetryingOnce(() => this.listOnce(query));
+  }
+
+  private async listOnce(query: ConnectionListQuery): Promise<ConnectionPage> {
     const qb = this.rows
       .createQueryBuilder('c')
       .addSelect(
@@ -99,11 +104,13 @@ export class ConnectionsRepository {
   async findVisible(id: string, userId?: string): Promise<ConnectionEntity | null> {
     // Every token read starts here, so it is one hand-written statement: TypeORM's query builder
     // cost more CPU than the rest of the read (bench/, token read).
-    const rows = await this.rows.query<ConnectionRow[]>(
-      userId === undefined
-        ? `SELECT ${ROW_COLUMNS} FROM connections WHERE id = $1`
-        : `SELECT ${ROW_COLUMNS} FROM connections WHERE id = $1 AND user_id = $2`,
-      userId === undefined ? [id] : [id, userId],
+    const rows = await readRetryingOnce(() =>
+      this.rows.query<ConnectionRow[]>(
+        userId === undefined
+          ? `SELECT ${ROW_COLUMNS} FROM connections WHERE id = $1`
+          : `SELECT ${ROW_COLUMNS} FROM connections WHERE id = $1 AND user_id = $2`,
+        userId === undefined ? [id] : [id, userId],
+      ),
     );
     return rows[0] ? this.rows.create(fromRow(rows[0])) : null;
   }

@@ -98,7 +98,9 @@ export class RefreshService {
       ? row.lastRefreshedAt !== null && row.lastRefreshedAt >= requestedAt
       : !isInWindow(row.expiresAt, this.windowSeconds, this.clock.now());
     if (done) return { kind: 'fresh', connection: row };
-    if (!request.force && row.status === 'refresh_failing' && row.nextAttemptAt > requestedAt) {
+    // A failing connection waits out its backoff whoever asks: a manual refresh too (SPEC §6),
+    // so a user's retries cannot hammer a provider that is already failing.
+    if (row.status === 'refresh_failing' && row.nextAttemptAt > requestedAt) {
       return { kind: 'backoff', connection: row };
     }
     return undefined;

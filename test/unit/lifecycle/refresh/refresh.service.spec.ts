@@ -230,6 +230,17 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
     expect(connections.rows.get(row.id)).toMatchObject({ status: 'active', refreshFailures: 0 });
   });
 
+  it('a forced (manual) refresh waits out the backoff of a failing connection too', async () => {
+    const row = await seed(30);
+    driver.failWith = new ProviderError('transient', 'upstream_unavailable', '503');
+    const s = service();
+    await s.refresh(row.id, { trigger: 'manual', force: true });
+    expect(driver.calls).toBe(1);
+    const outcome = await s.refresh(row.id, { trigger: 'manual', force: true });
+    expect(outcome.kind).toBe('backoff');
+    expect(driver.calls).toBe(1);
+  });
+
   it('check-and-set: a newer version written meanwhile is never overwritten', async () => {
     const row = await seed(30);
     driver.latencyMs = 100;
