@@ -97,8 +97,10 @@ export class TokenService {
     const cached = this.rowCache.get(id);
     const user = actingUserId(caller);
     if (cached && (user === undefined || cached.userId === user)) return cached;
+    // Taken before the query: a change (a DELETE, a refresh) meanwhile keeps this row uncached.
+    const ticket = this.rowCache.ticket(id);
     const row = await this.connections.findOwned(caller, id);
-    this.rowCache.set(row);
+    this.rowCache.set(row, Date.now(), ticket);
     return row;
   }
 

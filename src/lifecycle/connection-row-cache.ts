@@ -6,20 +6,34 @@ import { type ConnectionEntity } from '../database/entities';
 const TTL_MS = 2_000;
 const MAX_ENTRIES = 10_000;
 
+/** What a reader holds between asking Postgres and caching the answer. */
+export interface RowCacheTicket {
+  readonly id: string;
+  readonly generation: number;
+}
+
 /**
  * Connection rows for the token read path, per process. Every writer publishes a change
  * (ConnectionChanges) and the entry is dropped at once, so a revoke or a refresh elsewhere is seen
  * on the next read; the TTL bounds the damage of a lost message. Saves the Postgres round trip
  * that dominated a token read (bench/, token read).
+ *
+ * A read racing a change must not cache what it read before the change: a reader takes a
+ * {@link RowCacheTicket} before its query, every change bumps the id's generation, and `set`
+ * drops a row whose ticket is older than the generation now.
  */
 @Injectable()
 export class ConnectionRowCache implements OnModuleInit {
   private readonly rows = new Map<string, { row: ConnectionEntity; until: number }>();
+  /** Generations of recently changed ids; the epoch moves when everything is forgotten. */
+  private readonly generations = new Map<string, number>();
+  private epoch = 0;
+  private counter = 0;
 
   constructor(private readonly changes: ConnectionChanges) {}
 
   async onModuleInit(): Promise<void> {
-    await this.changes.subscribe((id) => (id === null ? this.rows.clear() : this.rows.delete(id)));
+    await this.changes.subscribe((id) => (id === null ? this.forgetAll() : this.forget(id)));
   }
 
   get(id: string, now = Date.now()): ConnectionEntity | undefined {
@@ -32,12 +46,43 @@ export class ConnectionRowCache implements OnModuleInit {
     return entry.row;
   }
 
-  set(row: ConnectionEntity, now = Date.now()): void {
+  /** Taken before reading the row from Postgres; `set` honours it. */
+  ticket(id: string): RowCacheTicket {
+    return { id, generation: this.generationOf(id) };
+  }
+
+  set(row: ConnectionEntity, now = Date.now(), ticket?: RowCacheTicket): void {
+    // The row changed (or everything was forgotten) after this reader asked Postgres.
+    if (ticket && ticket.generation !== this.generationOf(row.id)) return;
     this.rows.delete(row.id);
     if (this.rows.size >= MAX_ENTRIES) {
       const oldest = this.rows.keys().next().value;
       if (oldest !== undefined) this.rows.delete(oldest);
     }
     this.rows.set(row.id, { row, until: now + TTL_MS });
+  }
+
+  forget(id: string): void {
+    this.rows.delete(id);
+    this.generations.delete(id);
+    // Re-inserted at the end, so the map stays in the order of the changes (oldest first).
+    this.generations.set(id, ++this.counter);
+    if (this.generations.size > MAX_ENTRIES) {
+      // A ticket is held for one query: generations older than the cache's bound are moot, but
+      // forgetting one must not make an old ticket valid again, so the epoch moves too.
+      const oldest = this.generations.keys().next().value;
+      if (oldest !== undefined) this.generations.delete(oldest);
+      this.epoch = ++this.counter;
+    }
+  }
+
+  private forgetAll(): void {
+    this.rows.clear();
+    this.generations.clear();
+    this.epoch = ++this.counter;
+  }
+
+  private generationOf(id: string): number {
+    return Math.max(this.generations.get(id) ?? 0, this.epoch);
   }
 }
