@@ -13,6 +13,9 @@ import {
   secretStoreUnavailable,
 } from '../secrets/secret-store';
 import { ConnectionChanges } from '../lifecycle/connection-changes';
+import { ConnectionLocks } from '../lifecycle/connection-locks';
+import { setupMetadataKeys } from '../lifecycle/setup/setup-runner';
+import { SetupRunsRepository } from '../database/repositories/setup-runs.repository';
 import { secretPathFor, setupSecretPathFor } from '../lifecycle/connection-writer';
 import { type ConnectionView, presentConnection } from './connection.presenter';
 import {
@@ -35,6 +38,8 @@ export class ConnectionsService {
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
     private readonly audit: AuditService,
     private readonly changes: ConnectionChanges,
+    private readonly locks: ConnectionLocks,
+    private readonly runs: SetupRunsRepository,
   ) {}
 
   async list(caller: Caller, query: ListConnectionsQuery): Promise<ConnectionPage> {
@@ -63,9 +68,22 @@ export class ConnectionsService {
    * Deleting an already revoked connection does nothing and succeeds (DELETE is idempotent).
    */
   async remove(caller: Caller, id: string, requestId?: string): Promise<void> {
-    const connection = await this.findOwned(caller, id);
-    if (connection.status === 'revoked') return;
-    const actor = callerActor(caller);
+    const owned = await this.findOwned(caller, id);
+    // Under the connection's lock, on the row as it is now: a reconnect racing this disconnect
+    // either finishes before it (and is then disconnected) or starts after it (a fresh path).
+    await this.locks.exclusive(owned.id, async () => {
+      const connection = await this.connections.findById(owned.id);
+      if (connection && connection.status !== 'revoked') {
+        await this.disconnect(connection, callerActor(caller), requestId);
+      }
+    });
+  }
+
+  private async disconnect(
+    connection: ConnectionEntity,
+    actor: ReturnType<typeof callerActor>,
+    requestId?: string,
+  ): Promise<void> {
     const [secret, setupSecret] = await Promise.all([
       this.secrets.read(connection.vaultPath),
       this.secrets.read(setupSecretPathFor(connection.id)),
@@ -102,7 +120,15 @@ export class ConnectionsService {
     await this.destroySecrets(connection).catch((err: unknown) => {
       throw storeUnavailable(err);
     });
-    await this.connections.update(connection.id, { status: 'revoked' });
+    // What setup made goes with the connection: its metadata keys, and its run, so a reconnect
+    // starts a fresh setup instead of resuming the finished one.
+    const run = await this.runs.findLatest(connection.id);
+    const setupKeys = new Set(setupMetadataKeys(run?.result ?? null));
+    const metadata = Object.fromEntries(
+      Object.entries(connection.metadata).filter(([key]) => !setupKeys.has(key)),
+    );
+    await this.connections.update(connection.id, { status: 'revoked', metadata });
+    await this.runs.deleteForConnection(connection.id);
     await this.changes.publish(connection.id);
     await this.audit.record({
       ...actor,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { AuditService } from '../audit/audit.service';
 import { ConnectionChanges } from './connection-changes';
+import { ConnectionLocks } from './connection-locks';
 import { BrokerError } from '../common/error-codes';
 import { type ConnectionEntity } from '../database/entities';
 import { type ActorType, type Provider, type SetupStatus } from '../database/enums';
@@ -54,6 +55,7 @@ export class ConnectionWriter {
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
     private readonly audit: AuditService,
     private readonly changes: ConnectionChanges,
+    private readonly locks: ConnectionLocks,
   ) {}
 
   async connect(input: ConnectInput): Promise<{ connection: ConnectionEntity; created: boolean }> {
@@ -63,7 +65,9 @@ export class ConnectionWriter {
         input.provider,
         input.accountRef,
       );
-      const result = existing ? await this.update(existing, input) : await this.create(input);
+      const result = existing
+        ? await this.locks.exclusive(existing.id, () => this.reconnect(existing.id, input))
+        : await this.create(input);
       if (result) {
         await this.audit.record({
           ...input.actor,
@@ -109,6 +113,15 @@ export class ConnectionWriter {
       return null;
     }
     return { connection, created: true };
+  }
+
+  /** Under the connection's lock, on the row as it is now (a disconnect may have just ended). */
+  private async reconnect(
+    id: string,
+    input: ConnectInput,
+  ): Promise<{ connection: ConnectionEntity; created: false } | null> {
+    const existing = await this.connections.findById(id);
+    return existing ? this.update(existing, input) : null;
   }
 
   private async update(

@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { ConnectionStoreModule } from './connection-store.module';
 import { ConnectionLifecycleRepository } from '../database/repositories/connection-lifecycle.repository';
 import { LifecycleMetrics } from './lifecycle-metrics';
-import { LockService } from './redis-lock';
 import { RefreshAuditLog } from './refresh/refresh-audit-log';
 import { RefreshReporter } from './refresh/refresh-reporter';
 import { RefreshService } from './refresh/refresh.service';
@@ -13,7 +12,6 @@ import { TokenCache } from './token-cache';
   imports: [ConnectionStoreModule],
   providers: [
     ConnectionLifecycleRepository,
-    LockService,
     LifecycleMetrics,
     RefreshService,
     RefreshReporter,
@@ -21,8 +19,8 @@ import { TokenCache } from './token-cache';
     { provide: TokenCache, useFactory: () => new TokenCache() },
   ],
   exports: [
+    ConnectionStoreModule,
     ConnectionLifecycleRepository,
-    LockService,
     LifecycleMetrics,
     RefreshService,
     TokenCache,

@@ -26,6 +26,12 @@ export interface SetupContext {
   progress(fraction: number, detail?: string): Promise<void>;
   /** Merges non-secret facts into the connection's metadata (e.g. an SSH public key). */
   mergeMetadata(metadata: Record<string, unknown>): Promise<void>;
+  /**
+   * Re-reads the connection and throws {@link SetupCancelled} when it was disconnected: called
+   * before each secret write (and after it), so nothing is written under a destroyed path and
+   * what a step just created upstream can be undone.
+   */
+  assertConnected(): Promise<void>;
 }
 
 export interface SetupStep {
@@ -52,6 +58,14 @@ export class SetupStepError extends Error {
 
   get retryable(): boolean {
     return this.options.retryable;
+  }
+}
+
+/** The connection was disconnected while setup ran: the run stops, and the step undoes its work. */
+export class SetupCancelled extends Error {
+  constructor() {
+    super('the connection was disconnected during setup');
+    this.name = 'SetupCancelled';
   }
 }
 

@@ -78,6 +78,11 @@ export class SetupRunsRepository {
     return row?.attempts ?? null;
   }
 
+  /** A disconnect forgets the runs: a reconnect starts setup afresh (SPEC §6). */
+  async deleteForConnection(connectionId: string): Promise<void> {
+    await this.runs.delete({ connectionId });
+  }
+
   async setConnectionSetupStatus(connectionId: string, status: SetupStatus): Promise<void> {
     await this.connections.update({ id: connectionId }, { setupStatus: status });
   }

@@ -10,6 +10,7 @@ import {
 import { ProviderRegistry } from '../../providers/provider-registry';
 import { type SetupDefinition } from '../../providers/setup-definition';
 import {
+  SetupCancelled,
   type SetupContext,
   SetupNeedsSelection,
   type SetupStep,
@@ -86,8 +87,12 @@ export class SetupRunner {
         await options.onProgress?.({ progress: run.progress, step: run.currentStep });
       }
     };
-    // Only the steps' saved states carry over into a new attempt; facts a failure added go.
-    const result = run.result?.steps ? { steps: run.result.steps } : {};
+    // Only the steps' saved states (and the metadata they added) carry over into a new
+    // attempt; facts a failure added go.
+    const result = {
+      ...(run.result?.steps ? { steps: run.result.steps } : {}),
+      ...(run.result?.[METADATA_KEYS] ? { [METADATA_KEYS]: run.result[METADATA_KEYS] } : {}),
+    };
     await save({
       status: 'running',
       steps,
@@ -99,6 +104,11 @@ export class SetupRunner {
     for (const [index, step] of plan.steps.entries()) {
       const state = steps[index];
       if (DONE.has(state.status)) continue;
+      // Disconnect wins over a run in flight: re-read before each step, stop when revoked.
+      const current = await this.connections.findById(connectionId);
+      if (!current || current.status === 'revoked') {
+        return { kind: 'skipped', reason: 'connection was revoked during setup' };
+      }
       Object.assign(state, { status: 'running', detail: undefined, error_code: undefined });
       await save({
         currentStep: step.name,
@@ -114,6 +124,9 @@ export class SetupRunner {
         });
         await save({ steps, progress: percent(index + 1, 0, plan.steps.length) });
       } catch (err) {
+        if (err instanceof SetupCancelled) {
+          return { kind: 'skipped', reason: 'connection was revoked during setup' };
+        }
         if (err instanceof SetupNeedsSelection) {
           Object.assign(state, { status: 'pending', detail: err.message });
           await this.finish(run, connection, 'needs_selection', null);
@@ -191,7 +204,17 @@ export class SetupRunner {
           steps: run.steps,
         });
       },
-      mergeMetadata: (metadata) => this.runs.mergeConnectionMetadata(connection.id, metadata),
+      mergeMetadata: async (metadata) => {
+        // The keys are remembered with the run, so a disconnect can remove what setup added.
+        const keys = [...new Set([...setupMetadataKeys(run.result), ...Object.keys(metadata)])];
+        run.result = { ...run.result, [METADATA_KEYS]: keys };
+        await this.runs.update(run.id, { result: run.result });
+        await this.runs.mergeConnectionMetadata(connection.id, metadata);
+      },
+      assertConnected: async () => {
+        const current = await this.connections.findById(connection.id);
+        if (!current || current.status === 'revoked') throw new SetupCancelled();
+      },
     };
   }
 
@@ -235,6 +258,15 @@ export class SetupRunner {
       details: { run_id: run.id, attempt: run.attempts },
     });
   }
+}
+
+/** Where a run remembers the connection metadata keys its steps added. */
+const METADATA_KEYS = 'metadata_keys';
+
+/** The connection metadata keys a run's steps added (SetupContext.mergeMetadata). */
+export function setupMetadataKeys(result: Record<string, unknown> | null): string[] {
+  const keys = result?.[METADATA_KEYS];
+  return Array.isArray(keys) ? keys.filter((k): k is string => typeof k === 'string') : [];
 }
 
 function percent(done: number, fraction: number, total: number): number {

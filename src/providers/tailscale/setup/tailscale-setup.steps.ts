@@ -12,6 +12,7 @@ import {
 import { backoffMs } from '../../../common/backoff';
 import { Clock } from '../../../common/clock';
 import {
+  SetupCancelled,
   type SetupContext,
   type SetupStep,
   SetupStepError,
@@ -53,6 +54,28 @@ async function readOrRetry(
     return value ? { data: value.reveal(), version: value.ref.version } : null;
   } catch (err) {
     throw secretStoreStepError(err);
+  }
+}
+
+/**
+ * Merges keys into the setup secret while the connection is still connected: checked before the
+ * write, and after it — a disconnect that destroyed the path in between would otherwise leave a
+ * secret written after it, so then the path is destroyed again and the step cancelled.
+ */
+async function mergeWhileConnected(
+  ctx: SetupContext,
+  secrets: SecretStore,
+  patch: SecretData,
+): Promise<void> {
+  await ctx.assertConnected();
+  await mergeSetupSecret(secrets, ctx.connection.id, patch);
+  try {
+    await ctx.assertConnected();
+  } catch (err) {
+    if (err instanceof SetupCancelled) {
+      await secrets.destroy(tailscaleSetupSecretPath(ctx.connection.id)).catch(() => undefined);
+    }
+    throw err;
   }
 }
 
@@ -177,13 +200,22 @@ export class AuthKeyStep implements SetupStep {
         this.config.tailscale.tag,
         AUTH_KEY_EXPIRY_SECONDS,
       );
-      await mergeSetupSecret(this.secrets, ctx.connection.id, {
-        auth_key: key.key,
-        [TAILSCALE_AUTH_KEY_ID]: key.id,
-        auth_key_expires_at: key.expires,
-      });
+      try {
+        await mergeWhileConnected(ctx, this.secrets, {
+          auth_key: key.key,
+          [TAILSCALE_AUTH_KEY_ID]: key.id,
+          auth_key_expires_at: key.expires,
+        });
+      } catch (err) {
+        // Disconnected meanwhile: the key just made must not outlive the connection.
+        if (err instanceof SetupCancelled) {
+          await this.tailscale.deleteKey(token, tailnet, key.id).catch(() => undefined);
+        }
+        throw err;
+      }
       return { status: 'succeeded', detail: `auth key created, expires ${key.expires}` };
     } catch (err) {
+      if (err instanceof SetupCancelled || err instanceof SetupStepError) throw err;
       throw tailscaleError(err, 'creating an auth key');
     }
   }
@@ -206,7 +238,7 @@ export class SshKeyStep implements SetupStep {
     const { privateKey } = generateKeyPairSync('ed25519');
     const jwk = privateKey.export({ format: 'jwk' });
     const openssh = toOpenSshEd25519(jwk.x ?? '');
-    await mergeSetupSecret(this.secrets, ctx.connection.id, {
+    await mergeWhileConnected(ctx, this.secrets, {
       // OpenSSH's own format: `ssh -i` does not load an Ed25519 key in PKCS#8 PEM.
       ssh_private_key: toOpenSshPrivateKeyEd25519(jwk.d ?? '', jwk.x ?? ''),
       ssh_public_key: openssh,

@@ -30,6 +30,7 @@ function context(metadata: Record<string, unknown>): SetupContext {
     stateOf: () => undefined,
     saveState: async () => undefined,
     progress: async () => undefined,
+    assertConnected: async () => undefined,
     mergeMetadata: async (m) => void Object.assign(metadata, m),
   };
 }
