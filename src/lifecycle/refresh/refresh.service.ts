@@ -218,7 +218,8 @@ export class RefreshService {
       grant = await this.upstream.run(async () => {
         // Waiting for a slot may have eaten into the lock's TTL: renew it so the lock outlives
         // the provider call, or give up before calling if another holder could exist by now.
-        if (!(await lock.extend(REFRESH_LOCK_TTL_MS))) {
+        // (No round trip while the lock is young: 40 s left still cover the call and the writes.)
+        if (!(await lock.ensure(REFRESH_LOCK_TTL_MS - 5_000, REFRESH_LOCK_TTL_MS))) {
           throw new ProviderError(
             'transient',
             'lock_lost',
