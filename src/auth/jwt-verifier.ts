@@ -7,6 +7,7 @@ import {
   jwtVerify,
 } from 'jose';
 import { BrokerError } from '../common/error-codes';
+import { VerifiedTokenCache } from './verified-token-cache';
 
 export interface JwtVerifierOptions {
   jwksUrl?: string;
@@ -20,6 +21,10 @@ export interface JwtVerifierOptions {
   /** How long fetched keys are trusted before a refetch. */
   jwksCacheMaxAgeMs?: number;
   jwksTimeoutMs?: number;
+  /** Verified tokens remembered (by hash) until their `exp`; 0 turns the cache off. */
+  verifiedCacheEntries?: number;
+  /** Longest a verified token is trusted without verifying it again. */
+  verifiedCacheMaxAgeMs?: number;
 }
 
 export interface VerifiedUser {
@@ -76,8 +81,13 @@ export class JwtVerifier {
   private readonly jwks?: ReturnType<typeof createRemoteJWKSet>;
   private readonly secret?: Uint8Array;
   private readonly clockTolerance: number;
+  private readonly verified?: VerifiedTokenCache<VerifiedUser>;
 
   constructor(private readonly options: JwtVerifierOptions) {
+    const entries = options.verifiedCacheEntries ?? 10_000;
+    if (entries > 0) {
+      this.verified = new VerifiedTokenCache(entries, options.verifiedCacheMaxAgeMs ?? 60_000);
+    }
     if (options.jwksUrl !== undefined) {
       this.jwks = createRemoteJWKSet(new URL(options.jwksUrl), {
         cooldownDuration: options.jwksCooldownMs ?? 30_000,
@@ -90,6 +100,9 @@ export class JwtVerifier {
   }
 
   async verify(token: string): Promise<VerifiedUser> {
+    const cacheKey = this.verified ? VerifiedTokenCache.keyOf(token) : undefined;
+    const known = cacheKey === undefined ? undefined : this.verified?.get(cacheKey);
+    if (known) return known;
     let alg: string | undefined;
     try {
       alg = decodeProtectedHeader(token).alg;
@@ -98,6 +111,7 @@ export class JwtVerifier {
     }
     const key = this.keyFor(alg);
     let subject: unknown;
+    let exp: number | undefined;
     try {
       const options = {
         algorithms: [key.alg],
@@ -111,6 +125,7 @@ export class JwtVerifier {
           ? await jwtVerify(token, key.source, options)
           : await jwtVerify(token, key.source, options);
       subject = payload.sub;
+      exp = payload.exp;
     } catch (err) {
       if (err instanceof KeySetUnavailable) {
         throw new BrokerError('service_unavailable', 'the signing keys could not be fetched', {
@@ -126,7 +141,9 @@ export class JwtVerifier {
     ) {
       throw new BrokerError('unauthenticated', 'token subject is missing or too long');
     }
-    return { userId: subject };
+    const user = { userId: subject };
+    if (cacheKey !== undefined && typeof exp === 'number') this.verified?.set(cacheKey, user, exp);
+    return user;
   }
 
   private keyFor(alg: string | undefined): { alg: string; source: Uint8Array | JWTVerifyGetKey } {

@@ -17,6 +17,13 @@ export interface HeldLock {
   release(): Promise<boolean>;
   /** Compare-and-pexpire: true when the lock was still ours and now lives `ttlMs` more. */
   extend(ttlMs: number): Promise<boolean>;
+  /**
+   * `extend(ttlMs)`, but only when fewer than `minRemainingMs` of the lock's life may be left:
+   * otherwise true at once, without a Redis round trip. The remaining life is a lower bound kept
+   * by this process on the monotonic clock, counted from before the command that set the TTL was
+   * sent, so Redis's key always outlives it.
+   */
+  ensure(minRemainingMs: number, ttlMs: number): Promise<boolean>;
 }
 
 /**
@@ -28,8 +35,9 @@ export class RedisLock {
   constructor(private readonly redis: Redis) {}
 
   async acquire(key: string, ttlMs: number, token = newOwnerToken()): Promise<HeldLock | null> {
+    const sentAt = performance.now();
     const ok = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
-    return ok === 'OK' ? this.held(key, token) : null;
+    return ok === 'OK' ? this.held(key, token, sentAt + ttlMs) : null;
   }
 
   /**
@@ -80,14 +88,28 @@ export class RedisLock {
     return !(await this.isHeld(key));
   }
 
-  private held(key: string, token: string): HeldLock {
+  /** `lowerBoundExpiry`: performance.now() before which the key surely still exists (0: unknown). */
+  private held(key: string, token: string, lowerBoundExpiry = 0): HeldLock {
     const redis = this.redis;
+    let expiresNoEarlierThan = lowerBoundExpiry;
+    const extend = async (ttlMs: number): Promise<boolean> => {
+      const sentAt = performance.now();
+      const ok = (await redis.eval(EXTEND, 1, key, token, String(ttlMs))) === 1;
+      expiresNoEarlierThan = ok ? sentAt + ttlMs : 0;
+      return ok;
+    };
     return {
       key,
       token,
-      release: async () => (await redis.eval(RELEASE, 1, key, token)) === 1,
-      extend: async (ttlMs: number) =>
-        (await redis.eval(EXTEND, 1, key, token, String(ttlMs))) === 1,
+      release: async () => {
+        expiresNoEarlierThan = 0;
+        return (await redis.eval(RELEASE, 1, key, token)) === 1;
+      },
+      extend,
+      ensure: (minRemainingMs: number, ttlMs: number) =>
+        expiresNoEarlierThan - performance.now() >= minRemainingMs
+          ? Promise.resolve(true)
+          : extend(ttlMs),
     };
   }
 }

@@ -149,7 +149,8 @@ export class RefreshService {
    */
   private callProvider(lock: HeldLock, call: () => Promise<TokenGrant>): Promise<TokenGrant> {
     return this.upstream.run(async () => {
-      if (!(await lock.extend(REFRESH_LOCK_TTL_MS))) {
+      // (No round trip while the lock is young: 40 s left still cover the call and the writes.)
+      if (!(await lock.ensure(REFRESH_LOCK_TTL_MS - 5_000, REFRESH_LOCK_TTL_MS))) {
         throw new ProviderError(
           'transient',
           'lock_lost',

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { AzureAuthorityHosts, ClientSecretCredential } from '@azure/identity';
-import { SubscriptionClient } from '@azure/arm-subscriptions';
+import { type ClientSecretCredential } from '@azure/identity';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 
 export interface AzureServicePrincipal {
@@ -22,10 +21,26 @@ export interface AzureAccessToken {
   expiresAt: Date;
 }
 
+/*
+ * The Azure SDK modules are loaded on the first Azure call, not with this module: @azure/identity
+ * and @azure/arm-subscriptions are tens of MB of heap that a process where Azure is not enabled
+ * (or the refresh worker, which never calls them) would otherwise carry.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const identity = () => require('@azure/identity') as typeof import('@azure/identity');
+const subscriptions = () =>
+  require('@azure/arm-subscriptions') as typeof import('@azure/arm-subscriptions');
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+let knownAuthorityHosts: Set<string> | undefined;
+
 /** Authority hosts MSAL knows without instance discovery (its built-in cloud metadata). */
-const KNOWN_AUTHORITY_HOSTS = new Set(
-  Object.values(AzureAuthorityHosts).map((h) => new URL(h).host),
-);
+function isKnownAuthorityHost(host: string): boolean {
+  knownAuthorityHosts ??= new Set(
+    Object.values(identity().AzureAuthorityHosts).map((h) => new URL(h).host),
+  );
+  return knownAuthorityHosts.has(host);
+}
 
 /**
  * The Azure SDK edge: a `ClientSecretCredential` per service principal (`AZURE_AUTHORITY_HOST`)
@@ -38,11 +53,11 @@ export class AzureClient {
 
   credential(sp: AzureServicePrincipal): ClientSecretCredential {
     const authorityHost = this.config.azure.authorityHost;
-    return new ClientSecretCredential(sp.tenantId, sp.clientId, sp.clientSecret, {
+    return new (identity().ClientSecretCredential)(sp.tenantId, sp.clientId, sp.clientSecret, {
       authorityHost,
       // Instance discovery asks login.microsoftonline.com which hosts are genuine; for a host
       // outside Microsoft's clouds (an emulator, an air-gapped proxy) that call can only fail.
-      disableInstanceDiscovery: !KNOWN_AUTHORITY_HOSTS.has(new URL(authorityHost).host),
+      disableInstanceDiscovery: !isKnownAuthorityHost(new URL(authorityHost).host),
       // A login is interactive: one quick retry of a transient failure, not a minute of backoff.
       retryOptions: { maxRetries: 1, retryDelayInMs: 200 },
     });
@@ -57,7 +72,7 @@ export class AzureClient {
   /** Every subscription the principal can see, following nextLink. */
   async listSubscriptions(credential: ClientSecretCredential): Promise<AzureSubscription[]> {
     const endpoint = this.config.azure.armEndpoint.replace(/\/+$/, '');
-    const client = new SubscriptionClient(credential, {
+    const client = new (subscriptions().SubscriptionClient)(credential, {
       // `$host` builds the request URL, `endpoint` the pipeline's base; both must point at ARM.
       endpoint,
       $host: endpoint,

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { CodeChallengeMethod, OAuth2Client, type OAuth2ClientOptions } from 'google-auth-library';
+import { type OAuth2ClientOptions } from 'google-auth-library';
 import { z } from 'zod';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { ProviderError } from '../provider';
@@ -34,12 +34,23 @@ const userinfoResponse = z.object({
 });
 export type GoogleUser = z.infer<typeof userinfoResponse>;
 
+/**
+ * google-auth-library, loaded on first use rather than with this module, so a process where
+ * GCP is not enabled never loads it (nor gaxios' share of it).
+ */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const googleAuth = () => require('google-auth-library') as typeof import('google-auth-library');
+
 /** google-auth-library's refresh is protected: this exposes one uncached refresh_token grant. */
-class BrokerOAuth2Client extends OAuth2Client {
-  refreshGrant(refreshToken: string) {
-    return this.refreshTokenNoCache(refreshToken);
-  }
+function defineBrokerOAuth2Client() {
+  return class BrokerOAuth2Client extends googleAuth().OAuth2Client {
+    refreshGrant(refreshToken: string) {
+      return this.refreshTokenNoCache(refreshToken);
+    }
+  };
 }
+type BrokerOAuth2Client = InstanceType<ReturnType<typeof defineBrokerOAuth2Client>>;
+let BrokerOAuth2ClientClass: ReturnType<typeof defineBrokerOAuth2Client> | undefined;
 
 export const DEFAULT_GOOGLE_TIMEOUT_MS = 10_000;
 /** Optional override of the per-call timeout (tests of the timeout path use a short one). */
@@ -52,7 +63,8 @@ export const GOOGLE_TIMEOUT_MS = Symbol('GOOGLE_TIMEOUT_MS');
  */
 @Injectable()
 export class GcpOAuthClient {
-  private readonly oauth: BrokerOAuth2Client;
+  private client: BrokerOAuth2Client | undefined;
+  private readonly options: OAuth2ClientOptions;
   readonly redirectUri: string;
 
   constructor(
@@ -74,7 +86,14 @@ export class GcpOAuthClient {
       // Google never holds a callback (or a refresh lock) open.
       transporterOptions: { fetchImplementation: globalThis.fetch, timeout: timeoutMs },
     };
-    this.oauth = new BrokerOAuth2Client(options);
+    this.options = options;
+  }
+
+  /** The SDK client, made (and the SDK loaded) on the first call. */
+  private get oauth(): BrokerOAuth2Client {
+    BrokerOAuth2ClientClass ??= defineBrokerOAuth2Client();
+    this.client ??= new BrokerOAuth2ClientClass(this.options);
+    return this.client;
   }
 
   /** The consent URL (SPEC §5 GCP step 2). */
@@ -86,7 +105,7 @@ export class GcpOAuthClient {
       scope: input.scopes,
       state: input.state,
       code_challenge: input.codeChallenge,
-      code_challenge_method: CodeChallengeMethod.S256,
+      code_challenge_method: googleAuth().CodeChallengeMethod.S256,
     });
   }
 

@@ -64,4 +64,30 @@ describe('RedisLock (real Redis)', () => {
     await locks.acquire('e', 5_000);
     expect(await locks.waitUntilFree('e', Date.now() + 100)).toBe(false);
   });
+
+  it('ensure renews only when the lock may have less left than asked, and never a lost lock', async () => {
+    let evals = 0;
+    const original = redis.eval.bind(redis);
+    const spy = jest
+      .spyOn(redis, 'eval')
+      .mockImplementation((...args: Parameters<typeof redis.eval>) => {
+        evals++;
+        return original(...args);
+      });
+    try {
+      const held = await locks.acquire('f', 5_000);
+      expect(await held?.ensure(4_000, 5_000)).toBe(true);
+      expect(evals).toBe(0); // young: no round trip
+      expect(await held?.ensure(5_001, 5_000)).toBe(true);
+      expect(evals).toBe(1); // may have less than asked: renewed
+      const short = await locks.acquire('g', 50);
+      await new Promise((r) => setTimeout(r, 80));
+      await locks.acquire('g', 5_000); // someone else's now
+      expect(await short?.ensure(10, 5_000)).toBe(false);
+      expect(await short?.ensure(0, 5_000)).toBe(false); // a failed renewal is not remembered
+      expect(evals).toBe(3);
+    } finally {
+      spy.mockRestore();
+    }
+  });
 });

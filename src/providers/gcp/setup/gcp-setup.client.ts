@@ -1,12 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import {
-  cloudresourcemanager,
-  type cloudresourcemanager_v1,
-} from '@googleapis/cloudresourcemanager';
-import { iam } from '@googleapis/iam';
-import { iamcredentials } from '@googleapis/iamcredentials';
-import { serviceusage } from '@googleapis/serviceusage';
-import { OAuth2Client } from 'google-auth-library';
+import { type cloudresourcemanager_v1 } from '@googleapis/cloudresourcemanager';
+import { type OAuth2Client } from 'google-auth-library';
 import { APP_CONFIG, type AppConfig } from '../../../config/config';
 import { toGoogleApiError } from './google-api-error';
 
@@ -24,6 +18,24 @@ export interface GcpOperation {
 }
 
 export type IamPolicy = cloudresourcemanager_v1.Schema$Policy;
+
+/*
+ * The @googleapis clients are loaded on the first setup call, not with this module: together
+ * they are tens of MB of heap that a process which never runs a GCP setup (the api, a worker
+ * between setups, any deployment without GCP) would otherwise carry.
+ */
+/* eslint-disable @typescript-eslint/no-require-imports */
+const sdk = {
+  crm: () =>
+    require('@googleapis/cloudresourcemanager') as typeof import('@googleapis/cloudresourcemanager'),
+  serviceusage: () =>
+    require('@googleapis/serviceusage') as typeof import('@googleapis/serviceusage'),
+  iam: () => require('@googleapis/iam') as typeof import('@googleapis/iam'),
+  iamcredentials: () =>
+    require('@googleapis/iamcredentials') as typeof import('@googleapis/iamcredentials'),
+  auth: () => require('google-auth-library') as typeof import('google-auth-library'),
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
 const BILLING_ROOT = 'https://cloudbilling.googleapis.com';
@@ -43,7 +55,7 @@ export class GcpSetupClient {
 
   /** ACTIVE projects the user can see (Resource Manager v1 projects.list, every page). */
   async listActiveProjects(token: string): Promise<GcpProject[]> {
-    const api = cloudresourcemanager({
+    const api = sdk.crm().cloudresourcemanager({
       version: 'v1',
       auth: auth(token),
       rootUrl: this.roots.cloudresourcemanager,
@@ -86,7 +98,7 @@ export class GcpSetupClient {
     projectNumber: string,
     serviceIds: string[],
   ): Promise<GcpOperation> {
-    const api = serviceusage({
+    const api = sdk.serviceusage().serviceusage({
       version: 'v1',
       auth: auth(token),
       rootUrl: this.roots.serviceusage,
@@ -101,7 +113,7 @@ export class GcpSetupClient {
   }
 
   async getOperation(token: string, name: string): Promise<GcpOperation> {
-    const api = serviceusage({
+    const api = sdk.serviceusage().serviceusage({
       version: 'v1',
       auth: auth(token),
       rootUrl: this.roots.serviceusage,
@@ -117,7 +129,7 @@ export class GcpSetupClient {
     accountId: string,
     displayName: string,
   ): Promise<{ email: string; created: boolean }> {
-    const api = iam({ version: 'v1', auth: auth(token), rootUrl: this.roots.iam });
+    const api = sdk.iam().iam({ version: 'v1', auth: auth(token), rootUrl: this.roots.iam });
     const email = `${accountId}@${projectId}.iam.gserviceaccount.com`;
     try {
       const res = await api.projects.serviceAccounts.create({
@@ -133,7 +145,7 @@ export class GcpSetupClient {
   }
 
   async getIamPolicy(token: string, projectId: string): Promise<IamPolicy> {
-    const api = cloudresourcemanager({
+    const api = sdk.crm().cloudresourcemanager({
       version: 'v1',
       auth: auth(token),
       rootUrl: this.roots.cloudresourcemanager,
@@ -149,7 +161,7 @@ export class GcpSetupClient {
 
   /** setIamPolicy with the policy's etag: Google answers 409 ABORTED when it changed meanwhile. */
   async setIamPolicy(token: string, projectId: string, policy: IamPolicy): Promise<void> {
-    const api = cloudresourcemanager({
+    const api = sdk.crm().cloudresourcemanager({
       version: 'v1',
       auth: auth(token),
       rootUrl: this.roots.cloudresourcemanager,
@@ -164,7 +176,7 @@ export class GcpSetupClient {
 
   /** Proves the account exists and can be impersonated; the minted token is dropped unread. */
   async canImpersonate(token: string, email: string): Promise<void> {
-    const api = iamcredentials({
+    const api = sdk.iamcredentials().iamcredentials({
       version: 'v1',
       auth: auth(token),
       rootUrl: this.roots.iamcredentials,
@@ -179,7 +191,7 @@ export class GcpSetupClient {
 }
 
 function auth(token: string): OAuth2Client {
-  const client = new OAuth2Client();
+  const client = new (sdk.auth().OAuth2Client)();
   client.setCredentials({ access_token: token });
   return client;
 }
