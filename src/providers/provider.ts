@@ -19,8 +19,13 @@ export interface CredentialProvider {
    * Mints a new access token from the stored secret. Returns the full new secret (the old one
    * with the new token; keep the refresh token when the provider returns none). Throws
    * `ProviderError` — `permanent` when the grant or secret is dead, `transient` otherwise.
+   * `signal` fires when the broker gives up on the call (its deadline): cancel the request.
    */
-  refresh(connection: ConnectionEntity, secret: SecretData): Promise<TokenGrant>;
+  refresh(
+    connection: ConnectionEntity,
+    secret: SecretData,
+    signal?: AbortSignal,
+  ): Promise<TokenGrant>;
 
   /**
    * Revokes upstream whatever the provider allows (Google's revoke endpoint, a Tailscale auth

@@ -67,22 +67,34 @@ export class RefreshService {
   refresh(connectionId: string, request: RefreshRequest): Promise<RefreshOutcome> {
     const requestedAt = this.clock.date();
     return this.flights.share(connectionId, request.force, () =>
-      holdLockOrWaitForHolder(
-        this.locks,
-        {
-          key: `lock:refresh:${connectionId}`,
-          ttlMs: REFRESH_LOCK_TTL_MS,
-          waitMs: LOCK_WAIT_MS,
-          attempt: (lock) => this.attempt(connectionId, request, requestedAt, lock),
-          settledByHolder: async () => {
-            const row = await this.connections.findById(connectionId);
-            return this.settledBy(row, request, requestedAt);
-          },
-          onWaited: (result, seconds) => this.report.lockWaited(result, seconds),
-          onReleaseFailed: (err) => this.report.lockReleaseFailed(connectionId, err),
+      this.fly(connectionId, request, requestedAt),
+    );
+  }
+
+  private fly(
+    connectionId: string,
+    request: RefreshRequest,
+    requestedAt: Date,
+  ): Promise<RefreshOutcome> {
+    return holdLockOrWaitForHolder(
+      this.locks,
+      {
+        key: `lock:refresh:${connectionId}`,
+        ttlMs: REFRESH_LOCK_TTL_MS,
+        waitMs: LOCK_WAIT_MS,
+        // The provider-call slot is taken before the lock (SPEC §6): a slow provider makes
+        // callers queue for slots, never hold a lock that lapses while they wait.
+        slot: () => this.upstream.acquire(),
+        attempt: (lock, releaseSlot) =>
+          this.attempt(connectionId, request, requestedAt, lock, releaseSlot),
+        settledByHolder: async () => {
+          const row = await this.connections.findById(connectionId);
+          return this.settledBy(row, request, requestedAt);
         },
-        () => this.clock.now(),
-      ),
+        onWaited: (result, seconds) => this.report.lockWaited(result, seconds),
+        onReleaseFailed: (err) => this.report.lockReleaseFailed(connectionId, err),
+      },
+      () => this.clock.now(),
     );
   }
 
@@ -106,12 +118,13 @@ export class RefreshService {
     return undefined;
   }
 
-  /** One attempt, under the connection's lock: re-read, call upstream, store. */
+  /** One attempt, under the connection's lock and a provider-call slot: re-read, call, store. */
   private async attempt(
     connectionId: string,
     request: RefreshRequest,
     requestedAt: Date,
     lock: HeldLock,
+    releaseSlot: () => void,
   ): Promise<RefreshOutcome> {
     const row = await this.connections.findById(connectionId);
     const settled = this.settledBy(row, request, requestedAt);
@@ -129,7 +142,10 @@ export class RefreshService {
 
     let grant: TokenGrant;
     try {
-      grant = await this.callProvider(lock, () => driver.refresh(row, secret.reveal()));
+      grant = await callWithDeadline(
+        (signal) => driver.refresh(row, secret.reveal(), signal),
+        PROVIDER_CALL_TIMEOUT_MS,
+      );
     } catch (err) {
       const failure = asProviderError(err);
       if (!(err instanceof ProviderError)) this.report.unexpectedDriverError(row, err);
@@ -138,27 +154,13 @@ export class RefreshService {
         failure.reason,
       );
       return this.fail(row, request, failure.kind, failure.reason);
+    } finally {
+      releaseSlot();
     }
+    // The call may have been slow: the lock must outlive the writes that follow. Should it have
+    // lapsed meanwhile, the check-and-set below still keeps a newer token from being overwritten.
+    await lock.ensure(REFRESH_LOCK_TTL_MS - 5_000, REFRESH_LOCK_TTL_MS).catch(() => false);
     return this.store(row, request, requestedAt, secret, grant, report);
-  }
-
-  /**
-   * The provider call: within a REFRESH_CONCURRENCY slot and a deadline. Waiting for a slot may
-   * have eaten into the lock's TTL: it is renewed so the lock outlives the call, or the call is
-   * not made when another holder could exist by now.
-   */
-  private callProvider(lock: HeldLock, call: () => Promise<TokenGrant>): Promise<TokenGrant> {
-    return this.upstream.run(async () => {
-      // (No round trip while the lock is young: 40 s left still cover the call and the writes.)
-      if (!(await lock.ensure(REFRESH_LOCK_TTL_MS - 5_000, REFRESH_LOCK_TTL_MS))) {
-        throw new ProviderError(
-          'transient',
-          'lock_lost',
-          'The refresh lock expired before the call',
-        );
-      }
-      return withTimeout(call(), PROVIDER_CALL_TIMEOUT_MS);
-    });
   }
 
   /** Vault first (check-and-set on the version read), then Postgres, then the caches. */
@@ -268,17 +270,35 @@ function asProviderError(err: unknown): ProviderError {
     : new ProviderError('transient', 'unexpected', 'The provider call failed', { cause: err });
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** After a timeout, how long the aborted call may take to settle before its slot is given back. */
+const ABORT_GRACE_MS = 5_000;
+
+/**
+ * The provider call with a deadline: on timeout its AbortSignal fires (the SDKs cancel the
+ * request), and the call is awaited a little longer, so the slot it holds is not handed to the
+ * next caller while it still runs (bounded, should a driver ignore the signal).
+ */
+export async function callWithDeadline<T>(
+  call: (signal: AbortSignal) => Promise<T>,
+  ms: number,
+): Promise<T> {
+  const controller = new AbortController();
+  const running = call(controller.signal);
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new ProviderError('transient', 'timeout', `No answer in ${ms} ms`)),
-      ms,
-    );
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
   });
   try {
-    return await Promise.race([promise, timeout]);
+    const first = await Promise.race([running, timeout]);
+    if (first !== 'timeout') return first;
   } finally {
     clearTimeout(timer);
   }
+  controller.abort(new ProviderError('transient', 'timeout', `No answer in ${ms} ms`));
+  await Promise.race([running.catch(() => undefined), sleep(ABORT_GRACE_MS)]);
+  throw new ProviderError('transient', 'timeout', `No answer in ${ms} ms`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -11,16 +11,27 @@ export class Semaphore {
   }
 
   async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    else this.active++;
+    const release = await this.acquire();
     try {
       return await fn();
     } finally {
+      release();
+    }
+  }
+
+  /** Waits for a slot; the returned function gives it back (calling it again does nothing). */
+  async acquire(): Promise<() => void> {
+    if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
       const next = this.waiting.shift();
       // The slot passes straight to the next waiter, so `active` never drops below the queue.
       if (next) next();
       else this.active--;
-    }
+    };
   }
 
   /** Callers running now (for tests and metrics). */

@@ -37,8 +37,14 @@ export interface LockedAttempt<T> {
   ttlMs: number;
   /** How long to wait for another holder before trying to take the lock again. */
   waitMs: number;
-  /** Runs while this process holds the lock. */
-  attempt(lock: HeldLock): Promise<T>;
+  /**
+   * Taken before each try for the lock (a provider-call slot): waiting for it then never eats
+   * into a held lock's TTL. Given back while waiting for another holder; `attempt` may give it
+   * back early (after its provider call).
+   */
+  slot?: () => Promise<() => void>;
+  /** Runs while this process holds the lock (and the slot, when there is one). */
+  attempt(lock: HeldLock, releaseSlot: () => void): Promise<T>;
   /** After another holder let go: its result when that answers the request, else undefined. */
   settledByHolder(): Promise<T | undefined>;
   /** Reports each wait for another holder (metrics). */
@@ -54,14 +60,23 @@ export async function holdLockOrWaitForHolder<T>(
 ): Promise<T> {
   const started = now();
   for (;;) {
-    const lock = await locks.acquire(spec.key, spec.ttlMs);
+    const releaseSlot = spec.slot ? await spec.slot() : () => undefined;
+    let lock: HeldLock | null;
+    try {
+      lock = await locks.acquire(spec.key, spec.ttlMs);
+    } catch (err) {
+      releaseSlot();
+      throw err;
+    }
     if (lock) {
       try {
-        return await spec.attempt(lock);
+        return await spec.attempt(lock, releaseSlot);
       } finally {
+        releaseSlot();
         await lock.release().catch((err: unknown) => spec.onReleaseFailed?.(err));
       }
     }
+    releaseSlot();
     await locks.waitUntilFree(spec.key, now() + spec.waitMs);
     const settled = await spec.settledByHolder();
     const waited = (now() - started) / 1000;

@@ -114,9 +114,9 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
   });
 
   /** A separate service instance: another process as far as in-process sharing goes. */
-  function service(): RefreshService {
+  function service(cfg = config): RefreshService {
     return new RefreshService(
-      config,
+      cfg,
       connections as unknown as ConnectionLifecycleRepository,
       secrets,
       { get: () => driver } as unknown as ProviderRegistry,
@@ -239,6 +239,29 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
     const outcome = await s.refresh(row.id, { trigger: 'manual', force: true });
     expect(outcome.kind).toBe('backoff');
     expect(driver.calls).toBe(1);
+  });
+
+  it('takes the provider-call slot before the lock: queued callers hold no lock, none fails', async () => {
+    const one = testConfig({ lifecycle: { refreshWindowSeconds: 300, refreshConcurrency: 1 } });
+    const rows = await Promise.all([seed(30), seed(30), seed(30)]);
+    driver.latencyMs = 150;
+    const s = service(one);
+    const lockHeld: boolean[] = [];
+    const watching = setInterval(() => {
+      void Promise.all(rows.map((r) => redis.exists(`lock:refresh:${r.id}`))).then((held) =>
+        lockHeld.push(held.filter((h) => h === 1).length > 1),
+      );
+    }, 20);
+    const outcomes = await Promise.all(
+      rows.map((r) => s.refresh(r.id, { trigger: 'scheduled', force: false })),
+    );
+    clearInterval(watching);
+    expect(outcomes.map((o) => o.kind)).toEqual(['refreshed', 'refreshed', 'refreshed']);
+    expect(driver.calls).toBe(3);
+    // One slot: never more than one connection's lock at a time, so none can lapse in a queue.
+    expect(lockHeld.length).toBeGreaterThan(5);
+    expect(lockHeld.some(Boolean)).toBe(false);
+    expect(rows.every((r) => connections.rows.get(r.id)?.status === 'active')).toBe(true);
   });
 
   it('check-and-set: a newer version written meanwhile is never overwritten', async () => {
