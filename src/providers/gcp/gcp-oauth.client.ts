@@ -41,7 +41,19 @@ class BrokerOAuth2Client extends OAuth2Client {
   }
 }
 
-export const DEFAULT_GOOGLE_TIMEOUT_MS = 10_000;
+/**
+ * Per call. A refresh makes at most two calls (one retry of a 429/5xx or a lost connection:
+ * the broker's own backoff is the retry policy), which stays under the refresh deadline; a hung
+ * code exchange is not retried, so a callback gives up within this.
+ */
+export const DEFAULT_GOOGLE_TIMEOUT_MS = 8_000;
+const ONE_RETRY = { retry: 1, noResponseRetries: 1, retryDelay: 200 };
+/**
+ * The code exchange retries a 429/5xx once, but not a timeout or a lost connection: a code that
+ * reached Google may be spent (a retry can only meet invalid_grant), and a hung Google must not
+ * hold the callback for more than one timeout.
+ */
+const EXCHANGE_RETRY = { retry: 1, noResponseRetries: 0, retryDelay: 200 };
 /** Optional override of the per-call timeout (tests of the timeout path use a short one). */
 export const GOOGLE_TIMEOUT_MS = Symbol('GOOGLE_TIMEOUT_MS');
 
@@ -53,6 +65,8 @@ export const GOOGLE_TIMEOUT_MS = Symbol('GOOGLE_TIMEOUT_MS');
 @Injectable()
 export class GcpOAuthClient {
   private readonly oauth: BrokerOAuth2Client;
+  /** The same client with the exchange's retry rule, for the code exchange only. */
+  private readonly exchanger: OAuth2Client;
   readonly redirectUri: string;
 
   constructor(
@@ -61,7 +75,7 @@ export class GcpOAuthClient {
   ) {
     const gcp = config.gcp;
     this.redirectUri = new URL('/gcp/callback', config.publicUrl).toString();
-    const options: OAuth2ClientOptions = {
+    const options = (retryConfig: typeof ONE_RETRY): OAuth2ClientOptions => ({
       clientId: gcp.client?.clientId,
       clientSecret: gcp.client?.clientSecret,
       redirectUri: this.redirectUri,
@@ -71,10 +85,16 @@ export class GcpOAuthClient {
         oauth2RevokeUrl: gcp.revokeUrl,
       },
       // Native fetch rather than gaxios' node-fetch fallback; a bound on every call so a hung
-      // Google never holds a callback (or a refresh lock) open.
-      transporterOptions: { fetchImplementation: globalThis.fetch, timeout: timeoutMs },
-    };
-    this.oauth = new BrokerOAuth2Client(options);
+      // Google never holds a callback (or a refresh lock) open. The SDK asks every token call
+      // to retry (3 times by default); this retryConfig is merged into it and caps that.
+      transporterOptions: {
+        fetchImplementation: globalThis.fetch,
+        timeout: timeoutMs,
+        retryConfig,
+      },
+    });
+    this.oauth = new BrokerOAuth2Client(options(ONE_RETRY));
+    this.exchanger = new OAuth2Client(options(EXCHANGE_RETRY));
   }
 
   /** The consent URL (SPEC §5 GCP step 2). */
@@ -92,7 +112,7 @@ export class GcpOAuthClient {
 
   async exchangeCode(code: string, codeVerifier: string): Promise<GoogleTokens> {
     try {
-      const { tokens } = await this.oauth.getToken({ code, codeVerifier });
+      const { tokens } = await this.exchanger.getToken({ code, codeVerifier });
       return parse('code exchange', tokenResponse, tokens);
     } catch (err) {
       throw classifyGoogleError('code exchange', err);
