@@ -43,7 +43,7 @@ describe('OvhDriver', () => {
       publicUrl: 'http://broker.test',
       ovh: { enabled: true, regions: { eu: region(true), ca: region(false), us: region(false) } },
     });
-    client = new OvhClient(config);
+    client = new OvhClient(config, 1_000);
     driver = new OvhDriver(client, config);
   });
   afterAll(() => ovh.close());
@@ -85,6 +85,29 @@ describe('OvhDriver', () => {
       kind: 'permanent',
       reason: 'invalid_grant',
     });
+  });
+
+  it('gives up on a hung token endpoint at the timeout, with one call (exchange and refresh)', async () => {
+    const s = await grant();
+    const verifier = randomBytes(32).toString('base64url');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const res = await fetch(client.authorizeUrl('eu', 'state-y', challenge), {
+      redirect: 'manual',
+    });
+    const code = new URL(res.headers.get('location') ?? '').searchParams.get('code') ?? '';
+    const secrets = () => ovh.receivedSecrets.length;
+    ovh.hangTokens(10);
+    let before = secrets();
+    let started = Date.now();
+    await expect(client.exchangeCode('eu', code, verifier)).rejects.toMatchObject({ status: 0 });
+    expect(Date.now() - started).toBeLessThan(1_900);
+    expect(secrets() - before).toBe(1);
+    before = secrets();
+    started = Date.now();
+    await expectProviderError(driver.refresh(connection, s), { kind: 'transient' });
+    expect(Date.now() - started).toBeLessThan(1_900);
+    expect(secrets() - before).toBe(1);
+    ovh.hangTokens(0);
   });
 
   it('calls a secret without a refresh token permanent, a disabled region transient', async () => {
