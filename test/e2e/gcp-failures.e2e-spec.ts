@@ -46,7 +46,7 @@ describe('GCP connect failures (e2e)', () => {
       status: 'error',
       code: 'exchange_failed',
     });
-    expect(tokenCalls() - calls).toBeGreaterThan(1); // retried before giving up
+    expect(tokenCalls() - calls).toBe(2); // retried once before giving up, not three times
     await untilLogged(
       () => broker.logs(),
       /"level":"error".*upstream_unavailable \(HTTP 503\).*gcp connect failed/,
@@ -58,6 +58,17 @@ describe('GCP connect failures (e2e)', () => {
     google.failToken({ kind: 'status', status: 503 }, 1);
     expect(outcome((await connectGcp(broker, alice)).location).status).toBe('connected');
   });
+
+  it('answers a hung token endpoint with exchange_failed within 10 s, after one call', async () => {
+    google.failToken({ kind: 'hang' }, 10);
+    const calls = tokenCalls();
+    const started = Date.now();
+    const res = await connectGcp(broker, alice);
+    expect(outcome(res.location)).toMatchObject({ status: 'error', code: 'exchange_failed' });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(tokenCalls() - calls).toBe(1); // a code that may be spent is not sent again
+    google.clearFaults();
+  }, 20_000);
 
   it('answers a garbage token response (HTML with 200) with exchange_failed', async () => {
     google.failToken({ kind: 'garbage' });

@@ -10,7 +10,7 @@ import {
   setRow,
 } from '../support/lifecycle-seed';
 
-const GOOGLE_CALLS_PER_ATTEMPT = 4; // one broker attempt; google-auth-library retries a 5xx 3 times
+const GOOGLE_CALLS_PER_ATTEMPT = 2; // one broker attempt: the call and the one retry the Google client is allowed
 
 /**
  * The worker's scheduler and refresh jobs, with a second api replica: automatic refresh, one

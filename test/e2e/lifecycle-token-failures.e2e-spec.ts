@@ -10,8 +10,8 @@ import {
 } from '../support/lifecycle-seed';
 import { closeTokenBroker, startTokenBroker } from '../support/token-broker';
 
-/** A failing refresh: the broker's one attempt, which Google's SDK retries three times on a 5xx. */
-const GOOGLE_CALLS_PER_ATTEMPT = 4;
+/** A failing refresh: the broker's one attempt, which the Google client retries once on a 5xx. */
+const GOOGLE_CALLS_PER_ATTEMPT = 2;
 
 /**
  * Refreshes that Google fails, on one built api with no worker: a dead grant (invalid_grant →

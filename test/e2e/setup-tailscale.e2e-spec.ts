@@ -1,6 +1,8 @@
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { waitForSetup } from '../support/setup-runs';
+import { parse } from 'jsonc-parser';
 import {
+  DEFAULT_POLICY,
   type FakeKey,
   type FakeTailscale,
   startFakeTailscale,
@@ -195,10 +197,17 @@ describe('Tailscale setup (e2e)', () => {
     expect(posts).toHaveLength(1);
     expect(posts[0]).toMatchObject({ status: 200, ifMatch: gets[0].etag, etag: gets[0].etag });
     expect(ts.aclCalls.indexOf(gets[0])).toBeLessThan(ts.aclCalls.indexOf(posts[0]));
-    expect(JSON.parse(ts.acl.get(FULL.tailnet) ?? '{}')).toEqual({
+    const saved = ts.acl.get(FULL.tailnet) ?? '';
+    expect(parse(saved, [], { allowTrailingComma: true })).toEqual({
       acls: [{ action: 'accept', src: ['*'], dst: ['*:*'] }],
       tagOwners: { [TAG]: ['autogroup:admin'] },
     });
+    // The file was edited, not replaced: every line of the default policy (comments, trailing
+    // commas, the blank line) is still there.
+    const savedLines = saved.split('\n');
+    const lost = DEFAULT_POLICY.split('\n').filter((line) => !savedLines.includes(line));
+    expect(lost).toEqual(['  "tagOwners": {},']); // the one line the owner went into
+    expect(saved).toContain('// who may apply which tag');
 
     // One auth key: reusable, preauthorized, tagged with TAILSCALE_TAG, about 90 days.
     const keys = keysOf(FULL.tailnet);

@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { type ClientSecretCredential } from '@azure/identity';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { type ClientSecretCredential, type ClientSecretCredentialOptions } from '@azure/identity';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 
 export interface AzureServicePrincipal {
@@ -42,6 +42,34 @@ function isKnownAuthorityHost(host: string): boolean {
   return knownAuthorityHosts.has(host);
 }
 
+type AdditionalPolicyConfig = NonNullable<
+  ClientSecretCredentialOptions['additionalPolicies']
+>[number];
+
+/** Per request; with one retry a refresh attempt stays under the refresh deadline. */
+export const DEFAULT_AZURE_TIMEOUT_MS = 8_000;
+/** Optional override of the per-request timeout (tests of the timeout path use a short one). */
+export const AZURE_TIMEOUT_MS = Symbol('AZURE_TIMEOUT_MS');
+/** At most one retry: the broker's own backoff is the retry policy. */
+const RETRY_OPTIONS = { maxRetries: 1, retryDelayInMs: 200, maxRetryDelayInMs: 1_000 };
+
+/**
+ * The SDKs set no timeout of their own (a hung Entra ID or ARM would hold a login or a refresh
+ * lock open): this pipeline policy gives every request, each retry included, a bound.
+ */
+function timeoutPolicy(timeoutMs: number): AdditionalPolicyConfig {
+  return {
+    position: 'perRetry',
+    policy: {
+      name: 'brokerRequestTimeout',
+      sendRequest: (request, next) => {
+        if (!request.timeout || request.timeout > timeoutMs) request.timeout = timeoutMs;
+        return next(request);
+      },
+    },
+  };
+}
+
 /**
  * The Azure SDK edge: a `ClientSecretCredential` per service principal (`AZURE_AUTHORITY_HOST`)
  * and `SubscriptionClient` at `AZURE_ARM_ENDPOINT`. Errors are thrown as the SDK made them; the
@@ -49,7 +77,14 @@ function isKnownAuthorityHost(host: string): boolean {
  */
 @Injectable()
 export class AzureClient {
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  private readonly timeout: AdditionalPolicyConfig;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() @Inject(AZURE_TIMEOUT_MS) timeoutMs: number = DEFAULT_AZURE_TIMEOUT_MS,
+  ) {
+    this.timeout = timeoutPolicy(timeoutMs);
+  }
 
   credential(sp: AzureServicePrincipal): ClientSecretCredential {
     const authorityHost = this.config.azure.authorityHost;
@@ -58,8 +93,10 @@ export class AzureClient {
       // Instance discovery asks login.microsoftonline.com which hosts are genuine; for a host
       // outside Microsoft's clouds (an emulator, an air-gapped proxy) that call can only fail.
       disableInstanceDiscovery: !isKnownAuthorityHost(new URL(authorityHost).host),
-      // A login is interactive: one quick retry of a transient failure, not a minute of backoff.
-      retryOptions: { maxRetries: 1, retryDelayInMs: 200 },
+      // A login is interactive and a refresh has its own backoff: one quick retry of a
+      // transient failure, not the SDK's minute of retries.
+      retryOptions: RETRY_OPTIONS,
+      additionalPolicies: [this.timeout],
     });
   }
 
@@ -77,7 +114,8 @@ export class AzureClient {
       endpoint,
       $host: endpoint,
       credentialScopes: [this.config.azure.armScope],
-      retryOptions: { maxRetries: 1, retryDelayInMs: 200 },
+      retryOptions: RETRY_OPTIONS,
+      additionalPolicies: [this.timeout],
     });
     const out: AzureSubscription[] = [];
     for await (const s of client.subscriptions.list()) {

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { type OAuth2ClientOptions } from 'google-auth-library';
+import { type OAuth2Client, type OAuth2ClientOptions } from 'google-auth-library';
 import { z } from 'zod';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { ProviderError } from '../provider';
@@ -34,6 +34,7 @@ const userinfoResponse = z.object({
 });
 export type GoogleUser = z.infer<typeof userinfoResponse>;
 
+/** google-auth-library's refresh is protected: this exposes one uncached refresh_token grant. */
 /**
  * google-auth-library, loaded on first use rather than with this module, so a process where
  * GCP is not enabled never loads it (nor gaxios' share of it).
@@ -41,7 +42,6 @@ export type GoogleUser = z.infer<typeof userinfoResponse>;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const googleAuth = () => require('google-auth-library') as typeof import('google-auth-library');
 
-/** google-auth-library's refresh is protected: this exposes one uncached refresh_token grant. */
 function defineBrokerOAuth2Client() {
   return class BrokerOAuth2Client extends googleAuth().OAuth2Client {
     refreshGrant(refreshToken: string) {
@@ -52,7 +52,19 @@ function defineBrokerOAuth2Client() {
 type BrokerOAuth2Client = InstanceType<ReturnType<typeof defineBrokerOAuth2Client>>;
 let BrokerOAuth2ClientClass: ReturnType<typeof defineBrokerOAuth2Client> | undefined;
 
-export const DEFAULT_GOOGLE_TIMEOUT_MS = 10_000;
+/**
+ * Per call. A refresh makes at most two calls (one retry of a 429/5xx or a lost connection:
+ * the broker's own backoff is the retry policy), which stays under the refresh deadline; a hung
+ * code exchange is not retried, so a callback gives up within this.
+ */
+export const DEFAULT_GOOGLE_TIMEOUT_MS = 8_000;
+const ONE_RETRY = { retry: 1, noResponseRetries: 1, retryDelay: 200 };
+/**
+ * The code exchange retries a 429/5xx once, but not a timeout or a lost connection: a code that
+ * reached Google may be spent (a retry can only meet invalid_grant), and a hung Google must not
+ * hold the callback for more than one timeout.
+ */
+const EXCHANGE_RETRY = { retry: 1, noResponseRetries: 0, retryDelay: 200 };
 /** Optional override of the per-call timeout (tests of the timeout path use a short one). */
 export const GOOGLE_TIMEOUT_MS = Symbol('GOOGLE_TIMEOUT_MS');
 
@@ -64,7 +76,8 @@ export const GOOGLE_TIMEOUT_MS = Symbol('GOOGLE_TIMEOUT_MS');
 @Injectable()
 export class GcpOAuthClient {
   private client: BrokerOAuth2Client | undefined;
-  private readonly options: OAuth2ClientOptions;
+  private exchangeClient: OAuth2Client | undefined;
+  private readonly options: (retryConfig: typeof ONE_RETRY) => OAuth2ClientOptions;
   readonly redirectUri: string;
 
   constructor(
@@ -73,7 +86,7 @@ export class GcpOAuthClient {
   ) {
     const gcp = config.gcp;
     this.redirectUri = new URL('/gcp/callback', config.publicUrl).toString();
-    const options: OAuth2ClientOptions = {
+    const options = (retryConfig: typeof ONE_RETRY): OAuth2ClientOptions => ({
       clientId: gcp.client?.clientId,
       clientSecret: gcp.client?.clientSecret,
       redirectUri: this.redirectUri,
@@ -83,17 +96,28 @@ export class GcpOAuthClient {
         oauth2RevokeUrl: gcp.revokeUrl,
       },
       // Native fetch rather than gaxios' node-fetch fallback; a bound on every call so a hung
-      // Google never holds a callback (or a refresh lock) open.
-      transporterOptions: { fetchImplementation: globalThis.fetch, timeout: timeoutMs },
-    };
+      // Google never holds a callback (or a refresh lock) open. The SDK asks every token call
+      // to retry (3 times by default); this retryConfig is merged into it and caps that.
+      transporterOptions: {
+        fetchImplementation: globalThis.fetch,
+        timeout: timeoutMs,
+        retryConfig,
+      },
+    });
     this.options = options;
   }
 
   /** The SDK client, made (and the SDK loaded) on the first call. */
   private get oauth(): BrokerOAuth2Client {
     BrokerOAuth2ClientClass ??= defineBrokerOAuth2Client();
-    this.client ??= new BrokerOAuth2ClientClass(this.options);
+    this.client ??= new BrokerOAuth2ClientClass(this.options(ONE_RETRY));
     return this.client;
+  }
+
+  /** The same client with the exchange's retry rule, for the code exchange only. */
+  private get exchanger(): OAuth2Client {
+    this.exchangeClient ??= new (googleAuth().OAuth2Client)(this.options(EXCHANGE_RETRY));
+    return this.exchangeClient;
   }
 
   /** The consent URL (SPEC §5 GCP step 2). */
@@ -111,7 +135,7 @@ export class GcpOAuthClient {
 
   async exchangeCode(code: string, codeVerifier: string): Promise<GoogleTokens> {
     try {
-      const { tokens } = await this.oauth.getToken({ code, codeVerifier });
+      const { tokens } = await this.exchanger.getToken({ code, codeVerifier });
       return parse('code exchange', tokenResponse, tokens);
     } catch (err) {
       throw classifyGoogleError('code exchange', err);

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Gaxios, GaxiosError, type GaxiosOptions } from 'gaxios';
 import { APP_CONFIG, type AppConfig, type OvhRegion } from '../../config/config';
 import { BrokerError } from '../../common/error-codes';
@@ -26,10 +26,11 @@ export class OvhApiError extends Error {
   }
 }
 
+/** Reads retry once (429/5xx, a lost connection); the broker's own backoff does the rest. */
 const RETRY: GaxiosOptions['retryConfig'] = {
-  retry: 2,
+  retry: 1,
   retryDelay: 200,
-  noResponseRetries: 2,
+  noResponseRetries: 1,
   statusCodesToRetry: [
     [429, 429],
     [500, 599],
@@ -39,11 +40,24 @@ const RETRY: GaxiosOptions['retryConfig'] = {
 const WORD = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** The OVHcloud edge per region: OAuth2 (`OVH_<R>_AUTH_URL`) and the API (`OVH_<R>_API_URL`). */
+/**
+ * Per call: a code exchange and a refresh are one call each (no retries, below), so a callback's
+ * exchange gives up within this; `GET /me` retries once.
+ */
+export const DEFAULT_OVH_TIMEOUT_MS = 8_000;
+/** Optional override of the per-call timeout (tests of the timeout path use a short one). */
+export const OVH_TIMEOUT_MS = Symbol('OVH_TIMEOUT_MS');
+
 @Injectable()
 export class OvhClient {
-  private readonly http = new Gaxios({ timeout: 10_000, retry: true });
+  private readonly http: Gaxios;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() @Inject(OVH_TIMEOUT_MS) timeoutMs: number = DEFAULT_OVH_TIMEOUT_MS,
+  ) {
+    this.http = new Gaxios({ timeout: timeoutMs, retry: true });
+  }
 
   region(region: OvhRegion) {
     const r = this.config.ovh.regions[region];

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Gaxios, GaxiosError, type GaxiosOptions, type GaxiosResponse } from 'gaxios';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 
@@ -14,9 +14,12 @@ export interface TailscaleDevice {
   user: string;
 }
 
-/** The ACL (policy file) as JSON, with the ETag that a write must send back in If-Match. */
+/**
+ * The ACL (policy file) as its owner wrote it: HuJSON text, comments and trailing commas
+ * included, with the ETag that a write must send back in If-Match ('' when none was sent).
+ */
 export interface TailscaleAcl {
-  policy: Record<string, unknown> & { tagOwners?: Record<string, string[]> };
+  hujson: string;
   etag: string;
 }
 
@@ -44,20 +47,26 @@ export class TailscaleApiError extends Error {
 }
 
 /**
- * Retries are chosen per call: reads and token mints retry on 429/5xx; writes that must not
- * happen twice (an ACL write with If-Match, a key creation) are not retried here — the setup
- * step's own loop and the job's backoff decide.
+ * Retries are chosen per call: reads and token mints retry once on 429/5xx or a lost
+ * connection (the broker's own backoff is the retry policy; one refresh attempt is at most two
+ * calls); writes that must not happen twice (an ACL write with If-Match, a key creation) are not
+ * retried here — the setup step's own loop and the job's backoff decide.
  */
 const NO_RETRY: GaxiosOptions['retryConfig'] = { retry: 0, noResponseRetries: 0 };
 const RETRY: GaxiosOptions['retryConfig'] = {
-  retry: 2,
+  retry: 1,
   retryDelay: 200,
-  noResponseRetries: 2,
+  noResponseRetries: 1,
   statusCodesToRetry: [
     [429, 429],
     [500, 599],
   ],
 };
+
+/** Per call; with one retry a refresh attempt stays under the refresh deadline. */
+export const DEFAULT_TAILSCALE_TIMEOUT_MS = 8_000;
+/** Optional override of the per-call timeout (tests of the timeout path use a short one). */
+export const TAILSCALE_TIMEOUT_MS = Symbol('TAILSCALE_TIMEOUT_MS');
 
 /**
  * The Tailscale API edge (`TAILSCALE_API_URL`), for the connector and its setup alike: OAuth
@@ -65,9 +74,14 @@ const RETRY: GaxiosOptions['retryConfig'] = {
  */
 @Injectable()
 export class TailscaleClient {
-  private readonly http = new Gaxios({ timeout: 10_000, retry: true });
+  private readonly http: Gaxios;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() @Inject(TAILSCALE_TIMEOUT_MS) timeoutMs: number = DEFAULT_TAILSCALE_TIMEOUT_MS,
+  ) {
+    this.http = new Gaxios({ timeout: timeoutMs, retry: true });
+  }
 
   private url(path: string): string {
     return `${this.config.tailscale.apiUrl.replace(/\/+$/, '')}/api/v2${path}`;
@@ -133,34 +147,49 @@ export class TailscaleClient {
     }
   }
 
+  /** The policy file as HuJSON text, so a write can keep its comments and formatting. */
   async getAcl(token: string, tailnet: string): Promise<TailscaleAcl> {
-    const res = await this.call<Record<string, unknown>>('acl get', {
-      url: this.tailnetUrl(tailnet, '/acl'),
-      method: 'GET',
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-      retryConfig: NO_RETRY,
-    });
-    // Not a JSON object (e.g. HuJSON text): spreading it into a write would replace the policy.
-    if (typeof res.data !== 'object' || res.data === null || Array.isArray(res.data)) {
-      throw new TailscaleApiError(502, 'not a JSON policy', 'acl get');
+    const res = await this.call<string>(
+      'acl get',
+      {
+        url: this.tailnetUrl(tailnet, '/acl'),
+        method: 'GET',
+        headers: { authorization: `Bearer ${token}`, accept: 'application/hujson' },
+        retryConfig: NO_RETRY,
+      },
+      'text',
+    );
+    if (typeof res.data !== 'string') {
+      throw new TailscaleApiError(502, 'no policy file text', 'acl get');
     }
-    return { policy: res.data, etag: res.headers.get('etag') ?? '' };
+    return { hujson: res.data, etag: res.headers.get('etag') ?? '' };
   }
 
-  /** Writes the ACL only if it is still the version read (If-Match); 412 when it changed. */
+  /**
+   * Writes the policy file (HuJSON) only if it is still the version read (If-Match); 412 when
+   * it changed. Without an ETag there is nothing to match, and a write without If-Match would
+   * overwrite whatever is there: refused before any request.
+   */
   async setAcl(token: string, tailnet: string, acl: TailscaleAcl): Promise<void> {
-    await this.call('acl set', {
-      url: this.tailnetUrl(tailnet, '/acl'),
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        accept: 'application/json',
-        'if-match': acl.etag,
+    if (acl.etag === '') {
+      throw new TailscaleApiError(428, 'no ETag to send in If-Match', 'acl set');
+    }
+    await this.call(
+      'acl set',
+      {
+        url: this.tailnetUrl(tailnet, '/acl'),
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/hujson',
+          accept: 'application/hujson',
+          'if-match': acl.etag,
+        },
+        data: acl.hujson,
+        retryConfig: NO_RETRY,
       },
-      data: JSON.stringify(acl.policy),
-      retryConfig: NO_RETRY,
-    });
+      'text',
+    );
   }
 
   async createAuthKey(
@@ -212,16 +241,30 @@ export class TailscaleClient {
     }
   }
 
-  private async call<T>(operation: string, options: GaxiosOptions): Promise<GaxiosResponse<T>> {
+  private async call<T>(
+    operation: string,
+    options: GaxiosOptions,
+    responseType: 'json' | 'text' = 'json',
+  ): Promise<GaxiosResponse<T>> {
     try {
-      return await this.http.request<T>({ ...options, responseType: 'json' });
+      return await this.http.request<T>({ ...options, responseType });
     } catch (err) {
       if (err instanceof GaxiosError) {
-        const body = err.response?.data as { message?: unknown } | undefined;
+        const body = errorBody(err.response?.data);
         const message = typeof body?.message === 'string' ? body.message.slice(0, 200) : '';
         throw new TailscaleApiError(err.response?.status ?? 0, message, operation);
       }
       throw new TailscaleApiError(0, '', operation);
     }
+  }
+}
+
+/** Tailscale's `{"message"}`, whether gaxios parsed it already or left it as text. */
+function errorBody(data: unknown): { message?: unknown } | undefined {
+  if (typeof data !== 'string') return data as { message?: unknown } | undefined;
+  try {
+    return JSON.parse(data) as { message?: unknown };
+  } catch {
+    return undefined;
   }
 }

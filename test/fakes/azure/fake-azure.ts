@@ -45,6 +45,8 @@ export interface FakeAzure {
   armRequests: string[];
   /** Answer the next n token (or ARM) requests with 503. */
   failTokens(n: number): void;
+  /** The next n token requests are taken and never answered (until close), like a hung Entra ID. */
+  hangTokens(n: number): void;
   failArm(n: number): void;
   pageSize: number;
   seen: string[];
@@ -82,6 +84,7 @@ export async function startFakeAzure(): Promise<FakeAzure> {
     tokenRequests: [] as TokenRequest[],
     armRequests: [] as string[],
     tokenFailures: 0,
+    tokenHangs: 0,
     armFailures: 0,
     pageSize: 2,
   };
@@ -134,6 +137,10 @@ export async function startFakeAzure(): Promise<FakeAzure> {
       scope: p.scope,
       claims: p.claims,
     });
+    if (state.tokenHangs > 0) {
+      state.tokenHangs--;
+      return;
+    }
     if (state.tokenFailures > 0) {
       state.tokenFailures--;
       sendJson(res, 503, {
@@ -287,6 +294,7 @@ export async function startFakeAzure(): Promise<FakeAzure> {
       return state.armRequests;
     },
     failTokens: (n) => void (state.tokenFailures = n),
+    hangTokens: (n) => void (state.tokenHangs = n),
     failArm: (n) => void (state.armFailures = n),
     get pageSize() {
       return state.pageSize;

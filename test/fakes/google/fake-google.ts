@@ -18,6 +18,8 @@ export type TokenFault =
   | { kind: 'garbage' }
   | { kind: 'no_refresh_token' }
   | { kind: 'delay'; ms: number }
+  /** Takes the request and never answers (until the emulator closes), like a hung Google. */
+  | { kind: 'hang' }
   | { kind: 'invalid_grant' }
   | { kind: 'invalid_client' };
 
@@ -155,6 +157,7 @@ export async function startFakeGoogle(
     const fault = tokenFaults.shift();
     if (fake.latencyMs > 0) await new Promise((r) => setTimeout(r, fake.latencyMs));
     if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.ms));
+    if (fault?.kind === 'hang') await new Promise<never>(() => undefined);
     if (fault?.kind === 'status')
       return oauthError(fault.status, 'internal_failure', 'Backend Error');
     if (fault?.kind === 'garbage') return { status: 200, raw: '<html><body>Bad Gateway' };

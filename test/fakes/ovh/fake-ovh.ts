@@ -39,6 +39,8 @@ export interface FakeOvh {
   omitRefreshToken: boolean;
   revokeRefreshTokens(): void;
   failTokens(n: number, status?: number): void;
+  /** The next n token requests are taken and never answered (until close), like a hung OVH. */
+  hangTokens(n: number): void;
   issuedTokens: string[];
   receivedSecrets: string[];
   codeExchanges: { code: string; verifierOk: boolean }[];
@@ -71,6 +73,7 @@ export async function startFakeOvh(): Promise<FakeOvh> {
     codeExchanges: [] as { code: string; verifierOk: boolean }[],
     failures: 0,
     failStatus: 500,
+    hangs: 0,
   };
   const fake: Pick<
     FakeOvh,
@@ -145,6 +148,10 @@ export async function startFakeOvh(): Promise<FakeOvh> {
     const clientId = basic?.user ?? req.params.client_id;
     const secret = basic?.password ?? req.params.client_secret;
     if (secret) s.receivedSecrets.push(secret);
+    if (s.hangs > 0) {
+      s.hangs--;
+      return;
+    }
     if (s.failures > 0) {
       s.failures--;
       oauthError(res, s.failStatus, 'server_error', 'temporarily unavailable');
@@ -214,6 +221,7 @@ export async function startFakeOvh(): Promise<FakeOvh> {
     ca,
     seen: server.seen,
     revokeRefreshTokens: () => refresh.clear(),
+    hangTokens: (n: number) => void (s.hangs = n),
     failTokens: (n: number, status = 500) => {
       s.failures = n;
       s.failStatus = status;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { type ParseError, parse } from 'jsonc-parser';
 import { type ServerResponse } from 'node:http';
 import {
   type FakeRequest,
@@ -10,8 +11,10 @@ import {
 
 /**
  * The Tailscale API v2 as the broker uses it: OAuth client-credentials tokens (form or Basic),
- * devices, the ACL with an ETag (GET as HuJSON, or as JSON when asked with `Accept: application/json`;
- * POST with If-Match; every call recorded in `aclCalls`), auth keys (create/get/delete) with the
+ * devices, the policy file kept as the text its owner wrote (HuJSON: comments, trailing commas)
+ * with an ETag (GET as HuJSON, or as JSON when asked with `Accept: application/json`; POST of
+ * HuJSON or JSON only with an If-Match that names the current ETag — 412 on a mismatch, 428
+ * without one; every call recorded in `aclCalls`), auth keys (create/get/delete) with the
  * rule that an OAuth client's keys must carry tags that the ACL gives an owner, and
  * Tailscale-shaped errors (`{"message": "..."}`).
  */
@@ -73,6 +76,18 @@ const hasScope = (granted: string[], needed: string, write = false): boolean =>
   granted.includes(needed) ||
   (!write && granted.includes(`${needed}:read`));
 
+/** A new tailnet's policy file, as people write them: comments and trailing commas. */
+export const DEFAULT_POLICY = `{
+  // default policy: everyone reaches everything
+  "acls": [
+    {"action": "accept", "src": ["*"], "dst": ["*:*"]}, // the whole tailnet
+  ],
+
+  // who may apply which tag
+  "tagOwners": {},
+}
+`;
+
 const message = (res: ServerResponse, status: number, text: string) =>
   sendJson(res, status, { message: text });
 
@@ -93,12 +108,14 @@ export async function startFakeTailscale(): Promise<FakeTailscale> {
   };
   const etag = (body: string) =>
     `"${createHash('sha256').update(body).digest('hex').slice(0, 16)}"`;
-  const aclOf = (tailnet: string) =>
-    acl.get(tailnet) ??
-    '{\n  // default policy\n  "acls": [{"action": "accept", "src": ["*"], "dst": ["*:*"]}],\n  "tagOwners": {}\n}';
-  /** The policy file as JSON: HuJSON's line comments dropped. */
-  const parseAcl = (text: string) =>
-    JSON.parse(text.replace(/^\s*\/\/.*$/gm, '')) as { tagOwners?: Record<string, unknown> };
+  const aclOf = (tailnet: string) => acl.get(tailnet) ?? DEFAULT_POLICY;
+  /** The policy file as JSON (HuJSON's comments and trailing commas dropped); undefined if invalid. */
+  const parseAcl = (text: string) => {
+    const errors: ParseError[] = [];
+    const value = parse(text, errors, { allowTrailingComma: true }) as unknown;
+    if (errors.length > 0 || typeof value !== 'object' || value === null) return undefined;
+    return value as { tagOwners?: Record<string, unknown> };
+  };
 
   function token(req: FakeRequest, res: ServerResponse): void {
     const basic = basicCredentials(req);
@@ -154,26 +171,30 @@ export async function startFakeTailscale(): Promise<FakeTailscale> {
       if (!hasScope(client.scopes, 'policy_file')) return deny();
       const body = aclOf(t);
       aclCalls.push({ tailnet: t, method: 'GET', etag: etag(body), status: 200 });
-      const accept = String(req.headers.accept ?? '');
-      if (accept.includes('application/json')) {
-        // Tailscale answers the JSON form (comments dropped) when asked; the ETag is the file's.
-        sendJson(res, 200, parseAcl(body), { etag: etag(body) });
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/hujson', etag: etag(body) });
-      res.end(body);
+      sendPolicy(req, res, body);
     } else if (what === 'acl' && req.method === 'POST') {
       if (!hasScope(client.scopes, 'policy_file', true)) return deny();
       const ifMatch = req.headers['if-match'];
       const call: FakeAclCall = { tailnet: t, method: 'POST', etag: etag(aclOf(t)), ifMatch, status: 412 }; // prettier-ignore
       aclCalls.push(call);
-      if (ifMatch !== undefined && ifMatch !== etag(aclOf(t))) {
+      // The broker always names the version it read: a write without one would be blind.
+      if (ifMatch === undefined || ifMatch === '') {
+        call.status = 428;
+        message(res, 428, 'If-Match required');
+        return;
+      }
+      if (ifMatch !== etag(aclOf(t))) {
         message(res, 412, 'precondition failed, invalid old hash');
+        return;
+      }
+      if (!parseAcl(req.body)) {
+        call.status = 400;
+        message(res, 400, 'invalid policy file');
         return;
       }
       call.status = 200;
       acl.set(t, req.body);
-      sendJson(res, 200, JSON.parse(req.body) as object, { etag: etag(req.body) });
+      sendPolicy(req, res, req.body);
     } else if (what === 'keys' && req.method === 'POST' && !id) {
       if (!hasScope(client.scopes, 'auth_keys', true)) return deny();
       createKey(req, res, t);
@@ -196,6 +217,16 @@ export async function startFakeTailscale(): Promise<FakeTailscale> {
     }
   }
 
+  /** Tailscale answers the JSON form (comments dropped) when asked; the ETag is the file's. */
+  function sendPolicy(req: FakeRequest, res: ServerResponse, body: string): void {
+    if (String(req.headers.accept ?? '').includes('application/json')) {
+      sendJson(res, 200, parseAcl(body), { etag: etag(body) });
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/hujson', etag: etag(body) });
+    res.end(body);
+  }
+
   function createKey(req: FakeRequest, res: ServerResponse, tailnet: string): void {
     const body = req.json as
       | {
@@ -209,7 +240,7 @@ export async function startFakeTailscale(): Promise<FakeTailscale> {
     const create = body?.capabilities?.devices?.create ?? {};
     const tags = create.tags ?? [];
     // OAuth clients may only create tagged keys, with tags that have an owner in the policy.
-    const owners = parseAcl(aclOf(tailnet)).tagOwners ?? {};
+    const owners = parseAcl(aclOf(tailnet))?.tagOwners ?? {};
     if (tags.length === 0 || tags.some((tag) => !(tag in owners))) {
       message(res, 400, `requested tags [${tags.join(', ')}] are invalid or not permitted`);
       return;

@@ -190,8 +190,22 @@ export class GcpSetupClient {
   }
 }
 
+/**
+ * Every setup call is bounded and retried at most once (googleapis asks the transporter to
+ * retry 3 times by default; this config is merged into that and caps it): a step's own loop and
+ * the job's backoff are the retry policy.
+ */
+const GOOGLE_API_TIMEOUT_MS = 15_000;
+const GOOGLE_API_RETRY = { retry: 1, noResponseRetries: 1, retryDelay: 200 };
+
 function auth(token: string): OAuth2Client {
-  const client = new (sdk.auth().OAuth2Client)();
+  const client = new (sdk.auth().OAuth2Client)({
+    transporterOptions: {
+      fetchImplementation: globalThis.fetch,
+      timeout: GOOGLE_API_TIMEOUT_MS,
+      retryConfig: GOOGLE_API_RETRY,
+    },
+  });
   client.setCredentials({ access_token: token });
   return client;
 }

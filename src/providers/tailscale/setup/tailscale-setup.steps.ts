@@ -20,6 +20,7 @@ import {
   secretStoreStepError,
 } from '../../setup-step';
 import { TailscaleApiError, TailscaleClient } from '../tailscale-client';
+import { tagOwnersOf, withTagOwner } from './tailscale-policy-file';
 
 /** The key of setup's secret under which the id of the auth key it created is kept. */
 export const TAILSCALE_AUTH_KEY_ID = 'auth_key_id';
@@ -125,7 +126,11 @@ function tailscaleError(err: unknown, what: string): SetupStepError {
   );
 }
 
-/** acl_tag_owner: TAILSCALE_TAG gets an owner in the ACL, read-modify-write on the ETag. */
+/**
+ * acl_tag_owner: TAILSCALE_TAG gets an owner in the policy file, read-modify-write on the ETag.
+ * The file is the tailnet owner's HuJSON (comments, trailing commas, their layout): it is read and
+ * written as text, and the owner is added by one edit in place, so nothing else in it changes.
+ */
 @Injectable()
 export class AclTagOwnerStep implements SetupStep {
   readonly name = 'acl_tag_owner';
@@ -144,16 +149,21 @@ export class AclTagOwnerStep implements SetupStep {
       try {
         const token = await ctx.accessToken();
         const acl = await this.tailscale.getAcl(token, tailnet);
-        const owners = acl.policy.tagOwners?.[tag];
-        if (owners && owners.length > 0) {
+        const owners = tagOwnersOf(acl.hujson, tag);
+        if (owners.length > 0) {
           await ctx.mergeMetadata({ tag });
           return { status: 'succeeded', detail: `${tag} is owned by ${owners.join(', ')}` };
         }
-        const policy = {
-          ...acl.policy,
-          tagOwners: { ...acl.policy.tagOwners, [tag]: [DEFAULT_TAG_OWNER] },
-        };
-        await this.tailscale.setAcl(token, tailnet, { policy, etag: acl.etag });
+        if (acl.etag === '') {
+          throw new SetupStepError(
+            'tailscale_acl_no_etag',
+            'Tailscale sent the policy file without an ETag, so it cannot be updated without ' +
+              'risking someone else’s edit; add the tag owner by hand',
+            { retryable: false },
+          );
+        }
+        const hujson = withTagOwner(acl.hujson, tag, DEFAULT_TAG_OWNER);
+        await this.tailscale.setAcl(token, tailnet, { hujson, etag: acl.etag });
         await ctx.mergeMetadata({ tag });
         return { status: 'succeeded', detail: `${tag} is owned by ${DEFAULT_TAG_OWNER}` };
       } catch (err) {

@@ -16,7 +16,7 @@ describe('AzureDriver', () => {
   const SECRET = `s-${randomUUID()}`;
   let azure: FakeAzure;
 
-  const driverAt = (authorityHost: string) => {
+  const driverAt = (authorityHost: string, timeoutMs?: number) => {
     const client = new AzureClient(
       testConfig({
         azure: {
@@ -26,6 +26,7 @@ describe('AzureDriver', () => {
           armScope: 'https://management.azure.com/.default',
         },
       }),
+      timeoutMs,
     );
     return new AzureDriver(client, new AzureFailureClassifier(client));
   };
@@ -77,15 +78,32 @@ describe('AzureDriver', () => {
     });
   });
 
-  it('calls an Entra ID outage transient', async () => {
+  it('calls an Entra ID outage transient, after one retry (two token calls)', async () => {
     azure.failTokens(5);
+    const before = azure.tokenRequests.length;
     try {
       await expectProviderError(driverAt(azure.url).refresh(connection, secret()), {
         kind: 'transient',
         reason: 'provider_unavailable',
       });
+      expect(azure.tokenRequests.length - before).toBe(2);
     } finally {
       azure.failTokens(0);
+    }
+  });
+
+  it('gives up on a hung Entra ID at the timeout: transient, at most two calls', async () => {
+    azure.hangTokens(5);
+    const before = azure.tokenRequests.length;
+    const started = Date.now();
+    try {
+      await expectProviderError(driverAt(azure.url, 500).refresh(connection, secret()), {
+        kind: 'transient',
+      });
+      expect(Date.now() - started).toBeLessThan(3_000);
+      expect(azure.tokenRequests.length - before).toBeLessThanOrEqual(2);
+    } finally {
+      azure.hangTokens(0);
     }
   });
 

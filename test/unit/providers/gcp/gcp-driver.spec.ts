@@ -126,17 +126,51 @@ describe('GcpDriver / GcpOAuthClient', () => {
     [503, 'upstream_unavailable'],
     [500, 'upstream_unavailable'],
     [429, 'rate_limited'],
-  ])('classifies HTTP %s as transient (%s), after the SDK retried', async (status, reason) => {
+  ])(
+    'classifies HTTP %s as transient (%s), after one retry: two calls per refresh attempt',
+    async (status, reason) => {
+      const { refreshToken } = await grant();
+      google.failToken({ kind: 'status', status }, 10);
+      const calls = google.calls.length;
+      await expectProviderError(driver.refresh(connection, { refresh_token: refreshToken }), {
+        kind: 'transient',
+        reason,
+        status,
+      });
+      expect(google.calls.length - calls).toBe(2);
+    },
+  );
+
+  it('a code exchange is one call that gives up at the timeout when Google hangs', async () => {
+    const verifier = randomBytes(32).toString('base64url');
+    const url = client.authorizeUrl({
+      state: 's'.repeat(43),
+      codeChallenge: createHash('sha256').update(verifier).digest('base64url'),
+      scopes: ['openid', 'email', CLOUD_PLATFORM],
+    });
+    const res = await fetch(url, { redirect: 'manual' });
+    const code = new URL(res.headers.get('location') ?? '').searchParams.get('code') ?? '';
+    google.failToken({ kind: 'hang' }, 10);
+    const calls = google.calls.length;
+    const started = Date.now();
+    await expectProviderError(client.exchangeCode(code, verifier), {
+      kind: 'transient',
+      reason: 'timeout',
+    });
+    expect(Date.now() - started).toBeLessThan(1_900); // the client's 1 s, not 3 × 1 s + backoff
+    expect(google.calls.length - calls).toBe(1);
+  });
+
+  it('a hung token endpoint costs a refresh attempt at most two calls', async () => {
     const { refreshToken } = await grant();
-    google.failToken({ kind: 'status', status }, 10);
+    google.failToken({ kind: 'hang' }, 10);
     const calls = google.calls.length;
     await expectProviderError(driver.refresh(connection, { refresh_token: refreshToken }), {
       kind: 'transient',
-      reason,
-      status,
+      reason: 'timeout',
     });
-    expect(google.calls.length - calls).toBeGreaterThan(1);
-  });
+    expect(google.calls.length - calls).toBe(2);
+  }, 10_000);
 
   it('classifies a garbled answer (HTML with 200) as transient bad_response', async () => {
     const { refreshToken } = await grant();

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { type AppConfig } from '../../../../src/config/config';
 import { type ConnectionEntity } from '../../../../src/database/entities';
 import { OvhClient } from '../../../../src/providers/ovh/ovh-client';
 import { OvhDriver } from '../../../../src/providers/ovh/ovh.driver';
@@ -12,6 +13,8 @@ describe('OvhDriver', () => {
   let ovh: FakeOvh;
   let driver: OvhDriver;
   let client: OvhClient;
+  let hasty: OvhClient;
+  let config: AppConfig;
   const connection = { provider: 'ovh', metadata: { region: 'eu' } } as unknown as ConnectionEntity;
 
   /** A real grant: authorize + code exchange with PKCE, as the callback does it. */
@@ -39,11 +42,13 @@ describe('OvhDriver', () => {
       authUrl: ovh.authUrl,
       apiUrl: ovh.apiUrl,
     });
-    const config = testConfig({
+    config = testConfig({
       publicUrl: 'http://broker.test',
       ovh: { enabled: true, regions: { eu: region(true), ca: region(false), us: region(false) } },
     });
     client = new OvhClient(config);
+    // Only the timeout test uses a short one: a first TLS handshake on a busy runner can be slow.
+    hasty = new OvhClient(config, 1_000);
     driver = new OvhDriver(client, config);
   });
   afterAll(() => ovh.close());
@@ -85,6 +90,31 @@ describe('OvhDriver', () => {
       kind: 'permanent',
       reason: 'invalid_grant',
     });
+  });
+
+  it('gives up on a hung token endpoint at the timeout, with one call (exchange and refresh)', async () => {
+    const s = await grant();
+    const verifier = randomBytes(32).toString('base64url');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const res = await fetch(client.authorizeUrl('eu', 'state-y', challenge), {
+      redirect: 'manual',
+    });
+    const code = new URL(res.headers.get('location') ?? '').searchParams.get('code') ?? '';
+    const secrets = () => ovh.receivedSecrets.length;
+    ovh.hangTokens(10);
+    let before = secrets();
+    let started = Date.now();
+    await expect(hasty.exchangeCode('eu', code, verifier)).rejects.toMatchObject({ status: 0 });
+    expect(Date.now() - started).toBeLessThan(1_900);
+    expect(secrets() - before).toBe(1);
+    before = secrets();
+    started = Date.now();
+    await expectProviderError(new OvhDriver(hasty, config).refresh(connection, s), {
+      kind: 'transient',
+    });
+    expect(Date.now() - started).toBeLessThan(1_900);
+    expect(secrets() - before).toBe(1);
+    ovh.hangTokens(0);
   });
 
   it('calls a secret without a refresh token permanent, a disabled region transient', async () => {

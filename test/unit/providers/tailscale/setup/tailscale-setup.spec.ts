@@ -50,7 +50,8 @@ describe('Tailscale setup steps', () => {
     let etag = 0;
     const client = {
       getAcl: async () => ({
-        policy: { acls: [{ action: 'accept' }], tagOwners: { 'tag:other': ['a@b'] } },
+        hujson:
+          '{\n  // ours\n  "acls": [{"action": "accept"}],\n  "tagOwners": {"tag:other": ["a@b"]},\n}\n',
         etag: `"e${++etag}"`,
       }),
       setAcl: async (_t: string, tailnet: string, acl: TailscaleAcl) => {
@@ -63,19 +64,48 @@ describe('Tailscale setup steps', () => {
     const step = new AclTagOwnerStep(client, clock, store, config);
     expect((await step.run(context(metadata))).status).toBe('succeeded');
     expect(writes.map((w) => w.etag)).toEqual(['"e1"', '"e2"']);
-    expect(writes[1].policy).toEqual({
-      acls: [{ action: 'accept' }],
-      tagOwners: { 'tag:other': ['a@b'], 'tag:broker': ['autogroup:admin'] },
-    });
+    expect(writes[1].hujson).toContain('  // ours\n  "acls": [{"action": "accept"}],\n');
+    expect(writes[1].hujson).toContain('"tag:broker": [');
+    expect(writes[1].hujson).toContain('"tag:other": ["a@b"]');
     expect(metadata).toEqual({ tag: 'tag:broker' });
   });
 
   it('leaves an ACL alone when the tag already has an owner', async () => {
     const client = {
-      getAcl: async () => ({ policy: { tagOwners: { 'tag:broker': ['group:ops'] } }, etag: 'e' }),
+      getAcl: async () => ({
+        hujson: '{"tagOwners": {"tag:broker": ["group:ops"],}, /* mine */}',
+        etag: 'e',
+      }),
       setAcl: jest.fn(),
     } as unknown as TailscaleClient;
-    await new AclTagOwnerStep(client, clock, store, config).run(context({}));
+    const outcome = await new AclTagOwnerStep(client, clock, store, config).run(context({}));
+    expect(outcome.detail).toContain('group:ops');
+    expect(client.setAcl).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['not HuJSON', '{"acls": [', 'tailscale_acl_unreadable'],
+    ['not an object', '[]', 'tailscale_acl_unreadable'],
+    ['tagOwners not an object', '{"tagOwners": ["x"]}', 'tailscale_acl_unreadable'],
+  ])('fails, writing nothing, on a policy file that is %s', async (_what, hujson, code) => {
+    const client = {
+      getAcl: async () => ({ hujson, etag: '"e"' }),
+      setAcl: jest.fn(),
+    } as unknown as TailscaleClient;
+    await expect(
+      new AclTagOwnerStep(client, clock, store, config).run(context({})),
+    ).rejects.toMatchObject({ code, retryable: false });
+    expect(client.setAcl).not.toHaveBeenCalled();
+  });
+
+  it('refuses to write a policy file that came without an ETag', async () => {
+    const client = {
+      getAcl: async () => ({ hujson: '{"tagOwners": {}}', etag: '' }),
+      setAcl: jest.fn(),
+    } as unknown as TailscaleClient;
+    await expect(
+      new AclTagOwnerStep(client, clock, store, config).run(context({})),
+    ).rejects.toMatchObject({ code: 'tailscale_acl_no_etag', retryable: false });
     expect(client.setAcl).not.toHaveBeenCalled();
   });
 
