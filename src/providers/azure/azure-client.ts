@@ -101,8 +101,11 @@ export class AzureClient {
   }
 
   /** An ARM token (scope `AZURE_ARM_SCOPE`, which stays the audience even at another endpoint). */
-  async armToken(credential: ClientSecretCredential): Promise<AzureAccessToken> {
-    const token = await credential.getToken(this.config.azure.armScope);
+  async armToken(
+    credential: ClientSecretCredential,
+    abortSignal?: AbortSignal,
+  ): Promise<AzureAccessToken> {
+    const token = await credential.getToken(this.config.azure.armScope, { abortSignal });
     return { accessToken: token.token, expiresAt: new Date(token.expiresOnTimestamp) };
   }
 

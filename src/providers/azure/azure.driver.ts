@@ -23,10 +23,14 @@ export class AzureDriver implements CredentialProvider {
     return true;
   }
 
-  async refresh(connection: ConnectionEntity, secret: SecretData): Promise<TokenGrant> {
+  async refresh(
+    connection: ConnectionEntity,
+    secret: SecretData,
+    signal?: AbortSignal,
+  ): Promise<TokenGrant> {
     const sp = servicePrincipalOf(connection, secret);
     try {
-      const token = await this.client.armToken(this.client.credential(sp));
+      const token = await this.client.armToken(this.client.credential(sp), signal);
       return {
         secret: {
           ...secret,

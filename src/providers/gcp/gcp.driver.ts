@@ -28,6 +28,8 @@ export class GcpDriver implements CredentialProvider {
       // Nothing to refresh with: only a new consent helps.
       throw new ProviderError('permanent', 'missing_refresh_token', 'No refresh token is stored');
     }
+    // google-auth-library's refresh takes no AbortSignal: its own per-call timeout (8 s, one
+    // retry) bounds the call instead, within the broker's deadline.
     const tokens = await this.google.refresh(refreshToken);
     // Google does not rotate refresh tokens on this grant; should it ever send one, it wins.
     return gcpTokenGrant(tokens, tokens.refreshToken ?? refreshToken, connection.scopes);

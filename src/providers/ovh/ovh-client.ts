@@ -102,8 +102,8 @@ export class OvhClient {
     });
   }
 
-  refresh(region: OvhRegion, refreshToken: string): Promise<OvhTokens> {
-    return this.token(region, { grant_type: 'refresh_token', refresh_token: refreshToken });
+  refresh(region: OvhRegion, refreshToken: string, signal?: AbortSignal): Promise<OvhTokens> {
+    return this.token(region, { grant_type: 'refresh_token', refresh_token: refreshToken }, signal);
   }
 
   /** The account's nichandle (`GET /me`). */
@@ -120,7 +120,11 @@ export class OvhClient {
     return me.nichandle;
   }
 
-  private async token(region: OvhRegion, form: Record<string, string>): Promise<OvhTokens> {
+  private async token(
+    region: OvhRegion,
+    form: Record<string, string>,
+    signal?: AbortSignal,
+  ): Promise<OvhTokens> {
     const r = this.region(region);
     const data = await this.call<{
       access_token?: unknown;
@@ -139,6 +143,7 @@ export class OvhClient {
       // A code is single-use: no retry of the exchange. A refresh retried after a lost answer may
       // meet a rotated token, which the caller sees as invalid_grant; so no retries here at all.
       retry: false,
+      signal,
     });
     if (typeof data.access_token !== 'string' || data.access_token === '') {
       throw new OvhApiError(502, 'no_access_token', 'token');

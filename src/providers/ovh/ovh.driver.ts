@@ -28,7 +28,11 @@ export class OvhDriver implements CredentialProvider {
     return this.config.ovh.enabled;
   }
 
-  async refresh(connection: ConnectionEntity, secret: SecretData): Promise<TokenGrant> {
+  async refresh(
+    connection: ConnectionEntity,
+    secret: SecretData,
+    signal?: AbortSignal,
+  ): Promise<TokenGrant> {
     const region = regionOf(connection, secret);
     const refreshToken = secret.refresh_token;
     if (!refreshToken)
@@ -38,7 +42,7 @@ export class OvhDriver implements CredentialProvider {
       throw new ProviderError('transient', 'provider_disabled', `OVH region ${region} is disabled`);
     }
     try {
-      const tokens = await this.ovh.refresh(region, refreshToken);
+      const tokens = await this.ovh.refresh(region, refreshToken, signal);
       return {
         secret: { ...secret, ...ovhSecret(region, tokens, tokens.refreshToken ?? refreshToken) },
         expiresAt: tokens.expiresAt,

@@ -91,7 +91,11 @@ export class TailscaleClient {
     return this.url(`/tailnet/${encodeURIComponent(tailnet)}${path}`);
   }
 
-  async mintToken(clientId: string, clientSecret: string): Promise<TailscaleToken> {
+  async mintToken(
+    clientId: string,
+    clientSecret: string,
+    signal?: AbortSignal,
+  ): Promise<TailscaleToken> {
     const { data } = await this.call<{
       access_token?: string;
       expires_in?: number;
@@ -107,6 +111,7 @@ export class TailscaleClient {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       // Minting twice is harmless (each token lives an hour on its own), so POST retries too.
       retryConfig: { ...RETRY, httpMethodsToRetry: ['POST'] },
+      signal,
     });
     if (typeof data.access_token !== 'string' || data.access_token === '') {
       throw new TailscaleApiError(502, 'token response without access_token', 'token');

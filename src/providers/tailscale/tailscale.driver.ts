@@ -25,10 +25,14 @@ export class TailscaleDriver implements CredentialProvider {
     return true;
   }
 
-  async refresh(_connection: ConnectionEntity, secret: SecretData): Promise<TokenGrant> {
+  async refresh(
+    _connection: ConnectionEntity,
+    secret: SecretData,
+    signal?: AbortSignal,
+  ): Promise<TokenGrant> {
     const { clientId, clientSecret } = oauthClientOf(secret);
     try {
-      const token = await this.client.mintToken(clientId, clientSecret);
+      const token = await this.client.mintToken(clientId, clientSecret, signal);
       return {
         secret: {
           ...secret,
