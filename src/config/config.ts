@@ -23,7 +23,10 @@ export interface AppConfig {
   frontendUrl: string;
   bodyLimitBytes: number;
   shutdownTimeoutSeconds: number;
-  database: { url: string; migrationsRun: boolean };
+  /** `poolMax` undefined: the process picks its default (`defaultPoolMax`). */
+  database: { url: string; migrationsRun: boolean; poolMax?: number };
+  /** Fastify's `trustProxy`: hops, addresses/CIDRs, or false (the socket address is the client). */
+  trustProxy: number | string[] | false;
   redis: { url: string; prefix: string };
   secretStore:
     | {
@@ -175,7 +178,12 @@ function toAppConfig(e: Env): AppConfig {
     frontendUrl: e.FRONTEND_URL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
-    database: { url: e.DATABASE_URL, migrationsRun: e.MIGRATIONS_RUN },
+    database: {
+      url: e.DATABASE_URL,
+      migrationsRun: e.MIGRATIONS_RUN,
+      poolMax: e.DATABASE_POOL_MAX,
+    },
+    trustProxy: e.TRUST_PROXY ?? false,
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     secretStore:
       kind === 'vault'
