@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type z } from 'zod';
-import { isMissing } from '../common/zod-issues';
+import { isMissing, safeIssueMessage } from '../common/zod-issues';
 import { SECRET_VARIABLES, crossFieldProblems, envSchema, type Env } from './env.schema';
 
 export type SecretStoreKind = 'vault' | 'local';
@@ -137,7 +137,7 @@ function resolveFiles(raw: RawEnv, problems: string[]): RawEnv {
 function describe(issue: z.core.$ZodIssue, input: unknown): string {
   const name = issue.path.join('.') || '(environment)';
   if (isMissing(issue, input)) return `${name} is required`;
-  return `${name} ${issue.message}`;
+  return `${name} ${safeIssueMessage(issue, input)}`;
 }
 
 export function loadConfig(raw: RawEnv = process.env): AppConfig {
