@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConnectionStoreModule } from './connection-store.module';
 import { ConnectionLifecycleRepository } from '../database/repositories/connection-lifecycle.repository';
+import { LifecycleGauges } from './lifecycle-gauges';
 import { LifecycleMetrics } from './lifecycle-metrics';
 import { LockService } from './redis-lock';
 import { RefreshAuditLog } from './refresh/refresh-audit-log';
@@ -15,6 +16,7 @@ import { TokenCache } from './token-cache';
     ConnectionLifecycleRepository,
     LockService,
     LifecycleMetrics,
+    LifecycleGauges,
     RefreshService,
     RefreshReporter,
     RefreshAuditLog,
