@@ -109,3 +109,12 @@ describe('TRUST_PROXY and DATABASE_POOL_MAX', () => {
     expect(problemsOf(production({ DATABASE_POOL_MAX: '0' }))).toHaveLength(1);
   });
 });
+
+describe('database pool defaults', () => {
+  it('sizes the worker pool from its concurrency and keeps the api at 10', async () => {
+    const { defaultPoolMax } = await import('../../../src/database/data-source');
+    expect(defaultPoolMax('api', { refresh: 10, setup: 2 })).toBe(10);
+    expect(defaultPoolMax('worker', { refresh: 10, setup: 2 })).toBe(44);
+    expect(defaultPoolMax('worker', { refresh: 1, setup: 1 })).toBe(7);
+  });
+});
