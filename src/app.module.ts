@@ -41,7 +41,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         ClockModule,
         LoggerModule.forRoot(httpLoggerParams(config)),
-        DatabaseModule,
+        DatabaseModule.forRoot('api'),
         RedisModule,
         SecretsModule,
         MetricsModule,

@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { type IncomingMessage } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger } from 'nestjs-pino';
@@ -7,8 +6,9 @@ import { DataSource } from 'typeorm';
 import { mountJobDashboard } from './admin/job-dashboard';
 import { AppModule } from './app.module';
 import { configureHttpServer } from './http/http-server';
+import { fastifyServerOptions } from './http/fastify-options';
+import { registerSecurityHeaders } from './http/security-headers';
 import { createLogger } from './common/logger';
-import { requestIdFrom } from './common/request-id';
 import { type AppConfig, ConfigError, describeProviders, loadConfig } from './config/config';
 import { runMigrations } from './database/migrations';
 import { mountOpenApi } from './openapi/document';
@@ -29,22 +29,13 @@ export function loadConfigOrExit(processName: string): AppConfig {
 }
 
 export async function createApi(config: AppConfig): Promise<NestFastifyApplication> {
-  const adapter = new FastifyAdapter({
-    bodyLimit: config.bodyLimitBytes,
-    trustProxy: true,
-    // The caller's id is kept when safe (SPEC §4); it is also put on the raw request for pino-http.
-    genReqId: (req: IncomingMessage) => {
-      const id = requestIdFrom(req.headers['x-request-id']);
-      (req as IncomingMessage & { id?: string }).id = id;
-      return id;
-    },
-    requestIdHeader: false,
-  });
+  const adapter = new FastifyAdapter(fastifyServerOptions(config));
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  await registerSecurityHeaders(app, { publicUrl: config.publicUrl });
   configureHttpServer(app);
   mountOpenApi(app);
   await mountJobDashboard(app);

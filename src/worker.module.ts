@@ -31,7 +31,7 @@ export class WorkerModule {
         ConfigModule.forRoot(config),
         ClockModule,
         LoggerModule.forRoot({ pinoHttp: loggerOptions(config.logLevel, { process: 'worker' }) }),
-        DatabaseModule,
+        DatabaseModule.forRoot('worker'),
         RedisModule,
         SecretsModule,
         MetricsModule,

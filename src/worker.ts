@@ -7,7 +7,10 @@ import { createLogger } from './common/logger';
 import { type AppConfig } from './config/config';
 import { ReadinessService } from './health/readiness.service';
 import { loadConfigOrExit } from './main';
+import { METRICS_CHALLENGE, metricsScrapeAllowed } from './metrics/metrics-token';
 import { MetricsService } from './metrics/metrics.service';
+import { PROBLEM_CONTENT_TYPE, toProblem } from './common/problem';
+import { requestIdFrom } from './common/request-id';
 import { WorkerModule } from './worker.module';
 
 export async function createWorker(config: AppConfig): Promise<INestApplicationContext> {
@@ -24,12 +27,23 @@ export async function createWorker(config: AppConfig): Promise<INestApplicationC
  * The worker has no API; this tiny server gives orchestrators its probes and Prometheus its
  * metrics, with the same meaning as the api's.
  */
-function serveProbes(app: INestApplicationContext, port: number, host: string): Promise<Server> {
+function serveProbes(
+  app: INestApplicationContext,
+  port: number,
+  host: string,
+  metricsToken: string | undefined,
+): Promise<Server> {
   const readiness = app.get(ReadinessService);
   const metrics = app.get(MetricsService);
   const server = createServer((req, res) => {
     const send = (status: number, body: string, type = 'application/json') => {
-      res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
+      res
+        .writeHead(status, {
+          'content-type': type,
+          'cache-control': 'no-store',
+          'x-content-type-options': 'nosniff',
+        })
+        .end(body);
     };
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') return send(405, '{"status":"method not allowed"}');
@@ -42,6 +56,20 @@ function serveProbes(app: INestApplicationContext, port: number, host: string): 
       return;
     }
     if (path === '/metrics') {
+      // The same rule as the api's /metrics: with METRICS_TOKEN set, only its bearer may scrape.
+      if (!metricsScrapeAllowed(metricsToken, req.headers.authorization)) {
+        const problem = toProblem(
+          {
+            code: 'unauthenticated',
+            status: 401,
+            detail: 'Send the metrics token as a bearer token',
+            unexpected: false,
+          },
+          requestIdFrom(req.headers['x-request-id']),
+        );
+        res.setHeader('www-authenticate', METRICS_CHALLENGE);
+        return send(401, JSON.stringify(problem), PROBLEM_CONTENT_TYPE);
+      }
       metrics.registry
         .metrics()
         .then((text) => send(200, text, metrics.registry.contentType))
@@ -60,7 +88,7 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit('worker');
   const app = await createWorker(config);
   const log = app.get(Logger);
-  const server = await serveProbes(app, config.workerHealthPort, config.host);
+  const server = await serveProbes(app, config.workerHealthPort, config.host, config.metricsToken);
   const stop = (signal: string) => {
     server.close();
     setTimeout(() => {

@@ -6,6 +6,9 @@
 export const ERROR_CODES = {
   validation_failed: { status: 400, title: 'The request is not valid' },
   payload_too_large: { status: 413, title: 'The request body is too large' },
+  uri_too_long: { status: 414, title: 'The request URL is too long' },
+  headers_too_large: { status: 431, title: 'The request headers are too large' },
+  request_timeout: { status: 408, title: 'The request took too long to arrive' },
   unsupported_media_type: { status: 415, title: 'The request body must be JSON' },
   unauthenticated: { status: 401, title: 'Authentication is required' },
   forbidden: { status: 403, title: 'The caller may not do this' },

@@ -49,6 +49,10 @@ const FASTIFY_CLIENT_ERRORS: Record<string, { code: ErrorCode; detail: string }>
     detail: 'The Content-Type header is not valid',
   },
   FST_ERR_BAD_URL: { code: 'validation_failed', detail: 'The URL is malformed' },
+  FST_ERR_MAX_PARAM_LENGTH: {
+    code: 'uri_too_long',
+    detail: 'A path segment of the URL is longer than the limit',
+  },
   FST_ERR_ASYNC_CONSTRAINT: { code: 'validation_failed', detail: 'The request is malformed' },
 };
 
@@ -59,6 +63,8 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   [HttpStatus.NOT_FOUND]: 'not_found',
   [HttpStatus.METHOD_NOT_ALLOWED]: 'method_not_allowed',
   [HttpStatus.PAYLOAD_TOO_LARGE]: 'payload_too_large',
+  [HttpStatus.URI_TOO_LONG]: 'uri_too_long',
+  431: 'headers_too_large',
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: 'unsupported_media_type',
   [HttpStatus.TOO_MANY_REQUESTS]: 'rate_limited',
   [HttpStatus.SERVICE_UNAVAILABLE]: 'service_unavailable',

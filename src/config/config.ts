@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { type z } from 'zod';
-import { isMissing } from '../common/zod-issues';
+import { isMissing, safeIssueMessage } from '../common/zod-issues';
 import { SECRET_VARIABLES, crossFieldProblems, envSchema, type Env } from './env.schema';
 
 export type SecretStoreKind = 'vault' | 'local';
@@ -23,7 +23,10 @@ export interface AppConfig {
   frontendUrl: string;
   bodyLimitBytes: number;
   shutdownTimeoutSeconds: number;
-  database: { url: string; migrationsRun: boolean };
+  /** `poolMax` undefined: the process picks its default (`defaultPoolMax`). */
+  database: { url: string; migrationsRun: boolean; poolMax?: number };
+  /** Fastify's `trustProxy`: hops, addresses/CIDRs, or false (the socket address is the client). */
+  trustProxy: number | string[] | false;
   redis: { url: string; prefix: string };
   secretStore:
     | {
@@ -134,7 +137,7 @@ function resolveFiles(raw: RawEnv, problems: string[]): RawEnv {
 function describe(issue: z.core.$ZodIssue, input: unknown): string {
   const name = issue.path.join('.') || '(environment)';
   if (isMissing(issue, input)) return `${name} is required`;
-  return `${name} ${issue.message}`;
+  return `${name} ${safeIssueMessage(issue, input)}`;
 }
 
 export function loadConfig(raw: RawEnv = process.env): AppConfig {
@@ -175,7 +178,12 @@ function toAppConfig(e: Env): AppConfig {
     frontendUrl: e.FRONTEND_URL,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
-    database: { url: e.DATABASE_URL, migrationsRun: e.MIGRATIONS_RUN },
+    database: {
+      url: e.DATABASE_URL,
+      migrationsRun: e.MIGRATIONS_RUN,
+      poolMax: e.DATABASE_POOL_MAX,
+    },
+    trustProxy: e.TRUST_PROXY ?? false,
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX },
     secretStore:
       kind === 'vault'

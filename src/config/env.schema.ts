@@ -1,4 +1,6 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isPublishedSecret, urlPassword } from './published-secrets';
 
 /**
  * The environment contract (SPEC §7). Every variable the broker reads is named here and nowhere
@@ -31,6 +33,33 @@ const list = z.string().transform((v) =>
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 
+function isAddressOrCidr(entry: string): boolean {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/** Hops (a whole number) or a comma-separated list of addresses and CIDRs; `false` means none. */
+const trustProxy = z
+  .string()
+  .refine(
+    (v) =>
+      v === 'false' ||
+      /^\d{1,2}$/.test(v) ||
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .every(isAddressOrCidr),
+    'must be a number of hops (e.g. 1) or a comma-separated list of IP addresses and CIDRs',
+  )
+  .transform((v): number | string[] | false => {
+    if (v === 'false' || v === '0') return false;
+    if (/^\d+$/.test(v)) return Number(v);
+    return v.split(',').map((s) => s.trim());
+  });
+
 /** Names of variables that may also be read from `<NAME>_FILE`. */
 export const SECRET_VARIABLES = [
   'DATABASE_URL',
@@ -61,6 +90,8 @@ export const envSchema = z
     FRONTEND_URL: httpUrl,
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL'),
     MIGRATIONS_RUN: bool.prefault('false'),
+    /** Unset: a default per process (see `defaultPoolMax`). */
+    DATABASE_POOL_MAX: int(1, 1000).optional(),
     REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
     REDIS_PREFIX: z
       .string()
@@ -68,6 +99,14 @@ export const envSchema = z
       .prefault('cbk'),
     BODY_LIMIT_BYTES: int(1024, 10 * 1024 * 1024).prefault('65536'),
     SHUTDOWN_TIMEOUT_SECONDS: int(1, 600).prefault('25'),
+    /** Whose X-Forwarded-* is believed. Unset: nobody's, the socket address is the client. */
+    TRUST_PROXY: trustProxy.optional(),
+    /**
+     * Read by the Google and Azure SDKs themselves, not by us: their debug output prints request
+     * and response bodies (tokens, client secrets). Named here so production can refuse them.
+     */
+    GOOGLE_SDK_NODE_LOGGING: z.string().optional(),
+    AZURE_LOG_LEVEL: z.string().optional(),
 
     SECRET_STORE: z.enum(['vault', 'local']).optional(),
     VAULT_ADDR: httpUrl.optional(),
@@ -200,6 +239,7 @@ export function crossFieldProblems(env: Raw): string[] {
       );
     }
   }
+  if (env.NODE_ENV === 'production') problems.push(...productionProblems(env, has));
   if (!has('AUTH_JWKS_URL') && !has('AUTH_JWT_SECRET')) {
     problems.push(
       'AUTH_JWKS_URL or AUTH_JWT_SECRET is required: the broker must be able to verify user tokens',
@@ -216,6 +256,38 @@ export function crossFieldProblems(env: Raw): string[] {
     if (has(a) !== has(b)) {
       problems.push(
         `${has(a) ? b : a} is required: ${a} and ${b} go together (set both, or neither)`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** What `NODE_ENV=production` refuses on top of the rules for every environment. */
+function productionProblems(env: Raw, has: (name: string) => boolean): string[] {
+  const problems: string[] = [];
+  // A key set shared by many apps of one IdP must not let their tokens in (SPEC §3).
+  if (has('AUTH_JWKS_URL')) {
+    const missing = ['AUTH_ISSUER', 'AUTH_AUDIENCE'].filter((name) => !has(name));
+    if (missing.length > 0) {
+      problems.push(
+        `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} required when AUTH_JWKS_URL is set and NODE_ENV=production`,
+      );
+    }
+  }
+  for (const name of SECRET_VARIABLES) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    const secret = name === 'DATABASE_URL' || name === 'REDIS_URL' ? urlPassword(value) : value;
+    if (secret !== undefined && isPublishedSecret(secret)) {
+      problems.push(
+        `${name} is a development value published in this repository (docker-compose.yml, .env.example); set a secret of your own when NODE_ENV=production`,
+      );
+    }
+  }
+  for (const name of ['GOOGLE_SDK_NODE_LOGGING', 'AZURE_LOG_LEVEL']) {
+    if (has(name)) {
+      problems.push(
+        `${name} is refused when NODE_ENV=production: the SDK's debug output prints tokens and client secrets`,
       );
     }
   }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConnectionStoreModule } from './connection-store.module';
 import { ConnectionLifecycleRepository } from '../database/repositories/connection-lifecycle.repository';
+import { LifecycleGauges } from './lifecycle-gauges';
 import { LifecycleMetrics } from './lifecycle-metrics';
 import { RefreshAuditLog } from './refresh/refresh-audit-log';
 import { RefreshReporter } from './refresh/refresh-reporter';
@@ -13,6 +14,7 @@ import { TokenCache } from './token-cache';
   providers: [
     ConnectionLifecycleRepository,
     LifecycleMetrics,
+    LifecycleGauges,
     RefreshService,
     RefreshReporter,
     RefreshAuditLog,

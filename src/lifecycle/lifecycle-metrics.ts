@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { MetricsService } from '../metrics/metrics.service';
 
 export type RefreshOutcomeLabel =
@@ -15,8 +15,6 @@ export class LifecycleMetrics {
   readonly refreshDuration: Histogram<'provider' | 'outcome'>;
   readonly lockWait: Histogram<'result'>;
   readonly tokenReads: Counter<'provider' | 'outcome'>;
-  readonly dueBacklog: Gauge;
-  readonly soonestExpiry: Gauge;
   readonly jobsEnqueued: Counter;
   readonly auditDropped: Counter;
 
@@ -46,16 +44,6 @@ export class LifecycleMetrics {
       name: 'broker_token_reads_total',
       help: 'GET /connections/:id/token by provider and outcome',
       labelNames: ['provider', 'outcome'] as const,
-      registers,
-    });
-    this.dueBacklog = new Gauge({
-      name: 'broker_token_refresh_due_backlog',
-      help: 'Connections due for refresh at the last scheduler tick',
-      registers,
-    });
-    this.soonestExpiry = new Gauge({
-      name: 'broker_token_soonest_expiry_seconds',
-      help: 'Seconds until the soonest access token of an active or failing connection expires (negative: already expired)',
       registers,
     });
     this.jobsEnqueued = new Counter({

@@ -1,6 +1,16 @@
-import { type SecretRef, type SecretValue } from '../secrets/secret-store';
+import { type SecretRef, SecretValue } from '../secrets/secret-store';
 
 export const TOKEN_CACHE_ENTRIES = 5_000;
+
+/** What a token read presents; refresh tokens, client secrets and keys are never kept here. */
+const SERVED_FIELDS = ['access_token', 'token_type', 'expires_at', 'scope'] as const;
+
+function servedPart(value: SecretValue): SecretValue {
+  const data = value.reveal();
+  const kept: Record<string, string> = {};
+  for (const field of SERVED_FIELDS) if (data[field] !== undefined) kept[field] = data[field];
+  return new SecretValue(value.ref, kept);
+}
 
 /**
  * Secret versions read for token responses, in memory, least recently used first out. A KV
@@ -25,10 +35,11 @@ export class TokenCache {
     return value;
   }
 
+  /** Keeps only the fields a token read serves (a heap dump holds no refresh token). */
   set(value: SecretValue): void {
     const key = cacheKey(value.ref);
     this.entries.delete(key);
-    this.entries.set(key, value);
+    this.entries.set(key, servedPart(value));
     while (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next();
       if (oldest.done) break;

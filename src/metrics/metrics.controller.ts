@@ -1,16 +1,10 @@
 import { Controller, Get, Header, Headers, Inject } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { timingSafeEqual, createHash } from 'node:crypto';
 import { Public } from '../auth/decorators';
 import { BrokerError } from '../common/error-codes';
 import { APP_CONFIG, type AppConfig } from '../config/config';
+import { METRICS_CHALLENGE, metricsScrapeAllowed } from './metrics-token';
 import { MetricsService } from './metrics.service';
-
-function sameSecret(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a).digest();
-  const hb = createHash('sha256').update(b).digest();
-  return timingSafeEqual(ha, hb);
-}
 
 @ApiExcludeController()
 @Controller('metrics')
@@ -25,14 +19,10 @@ export class MetricsController {
   @Get()
   @Header('Cache-Control', 'no-store')
   async scrape(@Headers('authorization') authorization?: string): Promise<string> {
-    const token = this.config.metricsToken;
-    if (token !== undefined) {
-      const given = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
-      if (given === undefined || !sameSecret(given, token)) {
-        throw new BrokerError('unauthenticated', 'Send the metrics token as a bearer token', {
-          headers: { 'WWW-Authenticate': 'Bearer realm="metrics"' },
-        });
-      }
+    if (!metricsScrapeAllowed(this.config.metricsToken, authorization)) {
+      throw new BrokerError('unauthenticated', 'Send the metrics token as a bearer token', {
+        headers: { 'WWW-Authenticate': METRICS_CHALLENGE },
+      });
     }
     return this.metrics.registry.metrics();
   }

@@ -65,6 +65,15 @@ describe('token lifecycle: scheduler, worker and replicas (e2e)', () => {
     );
     expect(metrics).toMatch(/broker_token_refresh_due_backlog \d+/);
     expect(metrics).toMatch(/broker_token_soonest_expiry_seconds -?\d+/);
+    // The api is never the scheduler's leader, yet its gauges are the true values too.
+    const apiMetrics = (await broker.request('/metrics')).text;
+    const soonest = /^broker_token_soonest_expiry_seconds (\S+)$/m.exec(apiMetrics)?.[1];
+    expect(Number(soonest)).toBeGreaterThan(2000);
+    expect(apiMetrics).toMatch(/^broker_token_refresh_due_backlog 0$/m);
+    expect(apiMetrics).toMatch(/^broker_connections\{status="active"\} [2-9]$/m);
+    expect(apiMetrics).toMatch(/^broker_connections\{status="revoked"\} 0$/m);
+    expect(apiMetrics).toMatch(/^broker_queue_jobs\{queue="refresh",state="failed"\} 0$/m);
+    expect(apiMetrics).toMatch(/^broker_queue_jobs\{queue="setup",state="waiting"\} \d+$/m);
   });
 
   it('two api processes and the worker racing for one due token make one upstream call', async () => {

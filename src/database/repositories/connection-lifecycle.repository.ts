@@ -87,6 +87,35 @@ export class ConnectionLifecycleRepository {
     return [sql, params];
   }
 
+  /**
+   * What the lifecycle gauges show, in one aggregate over the table, so every process that
+   * exports them (not only the scheduler's leader) reports the same values at scrape time.
+   */
+  async gaugeSnapshot(
+    expiresBefore: Date,
+    now: Date,
+  ): Promise<{ due: number; soonest: Date | null; byStatus: Record<string, number> }> {
+    const rows = await this.rows.query<
+      { status: string; n: number; due: number; soonest: Date | null }[]
+    >(
+      `SELECT status, COUNT(*)::int AS n,
+         COUNT(*) FILTER (WHERE status IN ('active', 'refresh_failing') AND expires_at < $1
+           AND next_attempt_at <= $2)::int AS due,
+         MIN(expires_at) FILTER (WHERE status IN ('active', 'refresh_failing')) AS soonest
+       FROM connections GROUP BY status`,
+      [expiresBefore, now],
+    );
+    let due = 0;
+    let soonest: Date | null = null;
+    const byStatus: Record<string, number> = {};
+    for (const row of rows) {
+      byStatus[row.status] = row.n;
+      due += row.due;
+      if (row.soonest && (!soonest || row.soonest < soonest)) soonest = row.soonest;
+    }
+    return { due, soonest, byStatus };
+  }
+
   /** The soonest expiry among connections the broker keeps fresh, for the expiry gauge. */
   async soonestExpiry(): Promise<Date | null> {
     const rows = await this.rows.query<{ soonest: Date | null }[]>(

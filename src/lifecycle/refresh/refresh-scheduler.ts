@@ -155,9 +155,7 @@ export class RefreshScheduler implements OnApplicationBootstrap, OnApplicationSh
     for (const [jobId, at] of this.enqueued) {
       if (now - at >= this.reEnqueueAfterMs) this.enqueued.delete(jobId);
     }
-    this.metrics.dueBacklog.set(due);
-    const soonest = await this.connections.soonestExpiry();
-    if (soonest) this.metrics.soonestExpiry.set((soonest.getTime() - now) / 1000);
+    // The backlog and expiry gauges are computed at scrape time (LifecycleGauges), on every process.
     if (due > 0) this.logger.log({ due, pages }, 'refresh jobs enqueued');
     return { leader: true, due, pages };
   }

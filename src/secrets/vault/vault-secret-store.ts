@@ -50,6 +50,9 @@ export class VaultSecretStore implements SecretStore {
       namespace: config.namespace,
       // LIST as `GET ?list=1`: proxies and our transport need no custom verb.
       noCustomHTTPVerbs: true,
+      // node-vault's default is the `debug` module: DEBUG=node-vault would print every body it
+      // writes (tokens, client secrets) and its request options. A no-op keeps that shut.
+      debug: () => undefined,
       'request-promise': vaultTransport({
         timeoutMs: config.timeoutMs,
         ca: config.caCert ? readFileSync(config.caCert, 'utf8') : undefined,

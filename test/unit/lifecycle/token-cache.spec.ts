@@ -37,3 +37,29 @@ describe('TokenCache', () => {
     expect(inspect(cache, { depth: 10 })).not.toContain('ya29');
   });
 });
+
+describe('TokenCache contents', () => {
+  it('keeps only what a token read returns, never refresh tokens or client secrets', () => {
+    const cache = new TokenCache(10);
+    cache.set(
+      new SecretValue(
+        { path: 'connections/x', version: 3 },
+        {
+          access_token: 'ya29.kept',
+          token_type: 'Bearer',
+          expires_at: '2030-01-01T00:00:00.000Z',
+          scope: 'a b',
+          refresh_token: '1//dropped',
+          client_secret: 'dropped-client-secret',
+          private_key: '-----BEGIN PRIVATE KEY-----',
+        },
+      ),
+    );
+    expect(cache.get({ path: 'connections/x', version: 3 })?.reveal()).toEqual({
+      access_token: 'ya29.kept',
+      token_type: 'Bearer',
+      expires_at: '2030-01-01T00:00:00.000Z',
+      scope: 'a b',
+    });
+  });
+});

@@ -163,3 +163,34 @@ describe('VaultSecretStore', () => {
     expect(fake.calls.at(-1)?.query).toBe('?version=1');
   });
 });
+
+describe('VaultSecretStore debug output', () => {
+  // The `debug` module node-vault uses by default; typed here as much as the test needs.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- `debug` ships no types
+  const createDebug = require('debug') as {
+    enable(namespaces: string): void;
+    disable(): string;
+    log: (...args: unknown[]) => void;
+  };
+  let original: (...args: unknown[]) => void;
+  const printed: string[] = [];
+
+  beforeEach(() => {
+    original = createDebug.log;
+    createDebug.log = (...args: unknown[]) => printed.push(args.map(String).join(' '));
+    createDebug.enable('node-vault');
+  });
+  afterEach(() => {
+    createDebug.disable();
+    createDebug.log = original;
+  });
+
+  it('prints nothing with DEBUG=node-vault, so no secret reaches stderr', async () => {
+    const store = makeStore();
+    const id = randomUUID();
+    await store.write(`connections/${id}`, { refresh_token: '1//debug-leak-probe' }, { cas: 0 });
+    await store.read(`connections/${id}`);
+    expect(printed.join('\n')).not.toContain('debug-leak-probe');
+    expect(printed).toEqual([]);
+  });
+});
