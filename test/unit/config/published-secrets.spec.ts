@@ -56,8 +56,13 @@ describe('published development secrets', () => {
     ).toEqual(['dev-default', 'root', '$argon2id$v=19$x', 'broker']);
   });
 
-  it('does not ship an AUTH_JWT_SECRET in the compose file', () => {
+  it('does not ship an AUTH_JWT_SECRET in the compose file: it is generated (or yours, from .env)', () => {
     const compose = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
-    expect(compose).toMatch(/AUTH_JWT_SECRET: \$\{AUTH_JWT_SECRET:\?/);
+    expect(compose).toMatch(/AUTH_JWT_SECRET_FILE: \/run\/generated-secrets\/auth_jwt_secret/);
+    // The only other mention passes .env's value to secrets-init, with no default of its own.
+    const values = [...compose.matchAll(/AUTH_JWT_SECRET: (.*)/g)].map((m) => m[1].trim());
+    expect(values).toEqual(['${AUTH_JWT_SECRET:-}']);
+    const init = readFileSync(join(ROOT, 'docker/secrets-init.sh'), 'utf8');
+    expect(init).toContain('/dev/urandom');
   });
 });
