@@ -4,6 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import { type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type FastifyInstance } from 'fastify';
 import { AdminAuthenticator } from '../auth/admin-authenticator';
+import { AuthFailureLimiter } from '../auth/auth-failure-limiter';
 import { adminOnRequestHook } from '../auth/admin-hook';
 import { JobDashboardQueues } from './job-dashboard.queues';
 
@@ -21,7 +22,7 @@ export async function mountJobDashboard(app: NestFastifyApplication): Promise<vo
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Credential broker jobs' } },
   });
-  const hook = adminOnRequestHook(app.get(AdminAuthenticator));
+  const hook = adminOnRequestHook(app.get(AdminAuthenticator), app.get(AuthFailureLimiter));
   await app.register(async (scope: FastifyInstance) => {
     scope.addHook('onRequest', hook);
     await scope.register(serverAdapter.registerPlugin(), { prefix: JOB_DASHBOARD_PATH });

@@ -5,6 +5,12 @@ import { type Caller } from './caller';
 import { type ApiKeysService, apiKeyCaller } from './api-keys.service';
 import { type AuthFailureAudit } from './auth-failure-audit';
 import { parseAuthorization } from './authorization-header';
+import { BrokerError } from '../common/error-codes';
+import { Semaphore } from '../common/semaphore';
+
+/** Password hash checks run at once, and waiting beyond them (SPEC §6: floods cost little). */
+const MAX_CONCURRENT_PASSWORD_CHECKS = 2;
+const MAX_QUEUED_PASSWORD_CHECKS = 16;
 
 export interface AdminCredentials {
   user: string;
@@ -50,6 +56,8 @@ export class AdminAuthenticator {
   private readonly cacheTtlMs: number;
   private readonly now: () => number;
   private readonly verifyPassword: (hash: string, password: string) => Promise<boolean>;
+  private readonly passwordChecks = new Semaphore(MAX_CONCURRENT_PASSWORD_CHECKS);
+  private queuedPasswordChecks = 0;
 
   constructor(
     private readonly admin: AdminCredentials | undefined,
@@ -63,14 +71,13 @@ export class AdminAuthenticator {
   }
 
   /** The Basic credentials (base64 part of the header) checked against ADMIN_USER/_PASSWORD_HASH. */
-  async verifyBasic(encoded: string): Promise<Caller | null> {
+  async verifyBasic(encoded: string, source?: string): Promise<Caller | null> {
     const admin = this.admin;
     if (admin === undefined) {
-      this.failures.record({
-        method: 'basic',
-        errorCode: 'unauthenticated',
-        reason: 'basic auth not configured',
-      });
+      this.failures.record(
+        { method: 'basic', errorCode: 'unauthenticated', reason: 'basic auth not configured' },
+        source,
+      );
       return null;
     }
     const cacheKey = sha256(`Basic ${encoded}`).toString('hex');
@@ -82,24 +89,22 @@ export class AdminAuthenticator {
     const decoded = Buffer.from(encoded, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
     if (colon < 0) {
-      this.failures.record({
-        method: 'basic',
-        errorCode: 'unauthenticated',
-        reason: 'malformed basic credentials',
-      });
+      this.failures.record(
+        { method: 'basic', errorCode: 'unauthenticated', reason: 'malformed basic credentials' },
+        source,
+      );
       return null;
     }
     const user = decoded.slice(0, colon);
     const password = decoded.slice(colon + 1);
     // Both checks always run, so the time taken does not say whether the user name was right.
     const userMatches = timingSafeEqual(sha256(user), sha256(admin.user));
-    const passwordMatches = await this.verifyPassword(admin.passwordHash, password);
+    const passwordMatches = await this.boundedPasswordCheck(admin.passwordHash, password);
     if (!userMatches || !passwordMatches) {
-      this.failures.record({
-        method: 'basic',
-        errorCode: 'unauthenticated',
-        reason: 'bad admin credentials',
-      });
+      this.failures.record(
+        { method: 'basic', errorCode: 'unauthenticated', reason: 'bad admin credentials' },
+        source,
+      );
       return null;
     }
     this.remember(cacheKey);
@@ -110,15 +115,18 @@ export class AdminAuthenticator {
    * An admin caller from request headers: HTTP Basic admin credentials, or an API key holding the
    * `admin` scope. Null for anything else (the hook answers 401 with {@link ADMIN_BASIC_CHALLENGE}).
    */
-  async authenticateAdmin(headers: { authorization?: string | string[] }): Promise<Caller | null> {
+  async authenticateAdmin(
+    headers: { authorization?: string | string[] },
+    source?: string,
+  ): Promise<Caller | null> {
     const presented = parseAuthorization(headers.authorization);
     switch (presented?.scheme) {
       case 'basic':
-        return this.verifyBasic(presented.encoded);
+        return this.verifyBasic(presented.encoded, source);
       case 'api_key': {
         const key = await this.apiKeys.authenticate(presented.key);
         if (key === null) {
-          this.failures.recordRejectedApiKey(presented.key);
+          this.failures.recordRejectedApiKey(presented.key, source);
           return null;
         }
         return key.scopes.includes('admin') ? apiKeyCaller(key) : null;
@@ -126,6 +134,25 @@ export class AdminAuthenticator {
       case 'jwt':
       case undefined:
         return null;
+    }
+  }
+
+  /**
+   * A password hash check (argon2/bcrypt: deliberately slow, tens of ms of CPU) with at most
+   * {@link MAX_CONCURRENT_PASSWORD_CHECKS} at once and a short queue: beyond it the caller gets
+   * 429, so a flood of Basic logins cannot take the process's CPU.
+   */
+  private async boundedPasswordCheck(hash: string, password: string): Promise<boolean> {
+    if (this.queuedPasswordChecks >= MAX_QUEUED_PASSWORD_CHECKS) {
+      throw new BrokerError('rate_limited', 'Too many admin logins at once; try again shortly', {
+        headers: { 'retry-after': '1' },
+      });
+    }
+    this.queuedPasswordChecks++;
+    try {
+      return await this.passwordChecks.run(() => this.verifyPassword(hash, password));
+    } finally {
+      this.queuedPasswordChecks--;
     }
   }
 

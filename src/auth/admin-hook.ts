@@ -1,6 +1,7 @@
 import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { ERROR_CODES, ERROR_TYPE_BASE } from '../common/error-codes';
 import { ADMIN_BASIC_CHALLENGE, type AdminAuthenticator } from './admin-authenticator';
+import { type AuthFailureLimiter } from './auth-failure-limiter';
 import { type AuthenticatedRequest } from './authenticated-request';
 
 /**
@@ -10,13 +11,17 @@ import { type AuthenticatedRequest } from './authenticated-request';
  */
 export function adminOnRequestHook(
   authenticator: AdminAuthenticator,
+  limiter?: AuthFailureLimiter,
 ): (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined> {
   return async (request, reply) => {
-    const caller = await authenticator.authenticateAdmin(request.headers);
+    // The same per-address limit as the guard's: a refused address costs no hash check.
+    await limiter?.assertAllowed(request.ip);
+    const caller = await authenticator.authenticateAdmin(request.headers, request.ip);
     if (caller !== null) {
       (request as AuthenticatedRequest).caller = caller;
       return undefined;
     }
+    if (request.headers.authorization !== undefined) await limiter?.recordFailure(request.ip);
     const { status, title } = ERROR_CODES.unauthenticated;
     return reply
       .code(status)

@@ -1,10 +1,12 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Inject, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { BrokerError } from '../common/error-codes';
 import { type ApiKeyScope } from '../database/enums';
 import { AdminAuthenticator, ADMIN_BASIC_CHALLENGE } from './admin-authenticator';
 import { ApiKeysService, apiKeyCaller } from './api-keys.service';
 import { AuthFailureAudit } from './auth-failure-audit';
+import { AuthFailureLimiter } from './auth-failure-limiter';
 import { type AuthenticatedRequest } from './authenticated-request';
 import { type PresentedCredentials, parseAuthorization } from './authorization-header';
 import { type Caller } from './caller';
@@ -39,6 +41,9 @@ export class AuthGuard implements CanActivate {
     private readonly apiKeys: ApiKeysService,
     private readonly admin: AdminAuthenticator,
     private readonly failures: AuthFailureAudit,
+    /** Absent in unit tests that do not exercise the per-address limit. */
+    // `@Inject`: a `| null` type is emitted as Object, which Nest cannot resolve by itself.
+    @Optional() @Inject(AuthFailureLimiter) private readonly limiter?: AuthFailureLimiter | null,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -58,7 +63,18 @@ export class AuthGuard implements CanActivate {
     };
     const presented = parseAuthorization(request.headers.authorization);
     if (presented === null) throw unauthenticated(route, 'credentials are required');
-    request.caller = await this.authenticate(presented, route, request);
+    // An address that failed too often this minute is refused before its credentials cost a
+    // lookup, a hash check or an audit row; its failures are counted once they happen.
+    const source = request.ip;
+    await this.limiter?.assertAllowed(source);
+    try {
+      request.caller = await this.authenticate(presented, route, request);
+    } catch (err) {
+      if (err instanceof BrokerError && err.code === 'unauthenticated') {
+        await this.limiter?.recordFailure(source);
+      }
+      throw err;
+    }
     return true;
   }
 
@@ -71,6 +87,10 @@ export class AuthGuard implements CanActivate {
       case 'jwt': {
         const { userId } = await this.jwt.verify(presented.token).catch((err: unknown) => {
           if (err instanceof BrokerError && err.code === 'unauthenticated') {
+            this.failures.record(
+              { method: 'jwt', errorCode: 'unauthenticated', reason: 'token is not valid' },
+              request.ip,
+            );
             throw unauthenticated(route, err.detail ?? 'token is not valid');
           }
           throw err;
@@ -81,7 +101,7 @@ export class AuthGuard implements CanActivate {
       case 'api_key': {
         const key = await this.apiKeys.authenticate(presented.key);
         if (key === null) {
-          this.failures.recordRejectedApiKey(presented.key);
+          this.failures.recordRejectedApiKey(presented.key, request.ip);
           throw unauthenticated(route, 'the API key is not valid');
         }
         const required: readonly ApiKeyScope[] = route.adminOnly ? ['admin'] : route.scopes;
@@ -96,7 +116,7 @@ export class AuthGuard implements CanActivate {
       case 'basic': {
         // Basic is for a browser opening admin pages; elsewhere it is not even checked.
         if (!route.adminOnly) throw unauthenticated(route, 'use a bearer token');
-        const caller = await this.admin.verifyBasic(presented.encoded);
+        const caller = await this.admin.verifyBasic(presented.encoded, request.ip);
         if (caller === null) throw unauthenticated(route, 'admin credentials are not valid');
         return caller;
       }

@@ -7,7 +7,9 @@ import { APP_CONFIG, type AppConfig } from '../config/config';
 import { ApiKeyEntity } from '../database/entities/api-key.entity';
 import { AdminAuthenticator } from './admin-authenticator';
 import { ApiKeysService } from './api-keys.service';
+import { RedisService } from '../redis/redis.module';
 import { AuthFailureAudit } from './auth-failure-audit';
+import { AuthFailureLimiter } from './auth-failure-limiter';
 import { AuthGuard } from './auth.guard';
 import { JwtVerifier } from './jwt-verifier';
 
@@ -36,6 +38,15 @@ export type AuthConfig = Pick<AppConfig, 'auth'>;
       useFactory: (audit: AuditService) => new AuthFailureAudit(audit),
     },
     {
+      // Needs the global RedisModule; a test module without Redis gets no limiter.
+      provide: AuthFailureLimiter,
+      inject: [{ token: RedisService, optional: true }, APP_CONFIG],
+      useFactory: (redis: RedisService | undefined, config: Partial<AppConfig>) =>
+        redis && config.rateLimit
+          ? new AuthFailureLimiter(redis, config.rateLimit.authFailuresPerMinute)
+          : null,
+    },
+    {
       provide: AdminAuthenticator,
       inject: [APP_CONFIG, ApiKeysService, AuthFailureAudit],
       useFactory: (config: AuthConfig, keys: ApiKeysService, failures: AuthFailureAudit) =>
@@ -44,6 +55,6 @@ export type AuthConfig = Pick<AppConfig, 'auth'>;
     AuthGuard,
     { provide: APP_GUARD, useExisting: AuthGuard },
   ],
-  exports: [ApiKeysService, JwtVerifier, AdminAuthenticator, AuthFailureAudit],
+  exports: [ApiKeysService, JwtVerifier, AdminAuthenticator, AuthFailureAudit, AuthFailureLimiter],
 })
 export class AuthModule {}

@@ -55,7 +55,11 @@ export interface AppConfig {
     refreshIntervalSeconds: number;
     refreshConcurrency: number;
   };
-  rateLimit: { loginPerMinute: number };
+  rateLimit: {
+    loginPerMinute: number;
+    /** Failed authentications per client address and minute before it gets 429 (SPEC §6). */
+    authFailuresPerMinute: number;
+  };
   gcp: {
     enabled: boolean;
     client?: OAuthClientConfig;
@@ -227,7 +231,10 @@ function toAppConfig(e: Env): AppConfig {
       refreshIntervalSeconds: e.REFRESH_INTERVAL_SECONDS,
       refreshConcurrency: e.REFRESH_CONCURRENCY,
     },
-    rateLimit: { loginPerMinute: e.RATE_LIMIT_LOGIN_PER_MINUTE },
+    rateLimit: {
+      loginPerMinute: e.RATE_LIMIT_LOGIN_PER_MINUTE,
+      authFailuresPerMinute: e.AUTH_FAILURE_LIMIT_PER_MINUTE,
+    },
     gcp: {
       enabled: gcpClient !== undefined,
       client: gcpClient,

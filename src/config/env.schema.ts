@@ -152,6 +152,7 @@ export const envSchema = z
     REFRESH_INTERVAL_SECONDS: int(1, 3600).prefault('30'),
     REFRESH_CONCURRENCY: int(1, 1000).prefault('10'),
     RATE_LIMIT_LOGIN_PER_MINUTE: int(1, 100_000).prefault('20'),
+    AUTH_FAILURE_LIMIT_PER_MINUTE: int(1, 1_000_000).prefault('60'),
 
     GCP_CLIENT_ID: nonEmpty.optional(),
     GCP_CLIENT_SECRET: nonEmpty.optional(),

@@ -18,7 +18,7 @@ import { TokenCache } from '../token-cache';
 import { type RefreshOutcome, type RefreshRequest } from './refresh-outcome';
 import { type AttemptReport, RefreshReporter } from './refresh-reporter';
 import { failureBackoffMs, isInWindow } from './refresh-timing';
-import { Semaphore } from './semaphore';
+import { Semaphore } from '../../common/semaphore';
 import { InProcessFlights, holdLockOrWaitForHolder } from './single-flight';
 
 export type { RefreshOutcome, RefreshRequest, RefreshTrigger } from './refresh-outcome';

@@ -40,20 +40,21 @@ describe('AdminAuthenticator', () => {
 
   function authenticator(passwordHash: string, audit = new AuditStub(), now = Date.now) {
     let verifications = 0;
-    const admin = new AdminAuthenticator(
-      { user: 'ops', passwordHash },
-      apiKeys,
-      new AuthFailureAudit(audit),
-      {
-        now,
-        cacheTtlMs: 1000,
-        verifyPassword: (hash, password) => {
-          verifications++;
-          return verifyAdminPassword(hash, password);
-        },
+    const failures = new AuthFailureAudit(audit);
+    const admin = new AdminAuthenticator({ user: 'ops', passwordHash }, apiKeys, failures, {
+      now,
+      cacheTtlMs: 1000,
+      verifyPassword: (hash, password) => {
+        verifications++;
+        return verifyAdminPassword(hash, password);
       },
-    );
-    return { admin, audit, verifications: () => verifications };
+    });
+    // Failures are audited in aggregate, written per minute: `flushed()` writes them now.
+    const flushed = async () => {
+      await failures.flush();
+      return audit;
+    };
+    return { admin, audit, flushed, verifications: () => verifications };
   }
 
   describe('verifyAdminPassword', () => {
@@ -88,8 +89,9 @@ describe('AdminAuthenticator', () => {
   });
 
   it('refuses a wrong password and audits it without the password', async () => {
-    const { admin, audit } = authenticator(argonHash);
+    const { admin, audit, flushed } = authenticator(argonHash);
     await expect(admin.verifyBasic(basic('ops', 'hunter2-wrong'))).resolves.toBeNull();
+    await flushed();
     expect(audit.rows).toEqual([
       expect.objectContaining({
         actorType: 'system',
@@ -157,7 +159,7 @@ describe('AdminAuthenticator', () => {
     });
 
     it('refuses keys without admin, revoked keys, JWTs and nothing', async () => {
-      const { admin, audit } = authenticator(argonHash);
+      const { admin, audit, flushed } = authenticator(argonHash);
       const reader = await apiKeys.create('reader', ['connections:read', 'tokens:read']);
       await expect(
         admin.authenticateAdmin({ authorization: `Bearer ${reader.key}` }),
@@ -168,10 +170,14 @@ describe('AdminAuthenticator', () => {
       await expect(
         admin.authenticateAdmin({ authorization: `Bearer ${gone.key}` }),
       ).resolves.toBeNull();
+      await flushed();
       expect(audit.rows.at(-1)?.details).toEqual({
         method: 'api_key',
         reason: 'unknown or revoked API key',
         key_prefix: gone.apiKey.prefix,
+        source: 'unknown',
+        count: 1,
+        minute: expect.any(String),
       });
       expect(audit.text()).not.toContain(gone.key);
 

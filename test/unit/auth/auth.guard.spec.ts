@@ -20,6 +20,7 @@ import { SignJWT } from 'jose';
 import { type DataSource } from 'typeorm';
 import { AuditService } from '../../../src/audit/audit.service';
 import { ApiKeysService } from '../../../src/auth/api-keys.service';
+import { AuthFailureAudit } from '../../../src/auth/auth-failure-audit';
 import { AuthModule } from '../../../src/auth/auth.module';
 import { type Caller, actingUserId } from '../../../src/auth/caller';
 import {
@@ -184,7 +185,8 @@ describe('AuthGuard', () => {
     await db.drop();
   });
 
-  beforeEach(() => {
+  beforeEach(async () => {
+    await app.get(AuthFailureAudit).flush(); // earlier tests' failures, written per minute
     audit.rows.length = 0;
   });
 
@@ -311,6 +313,7 @@ describe('AuthGuard', () => {
       const res = await call('GET', '/t/read', bearer(key));
       expect(res.statusCode).toBe(401);
       expect(res.headers['www-authenticate']).toBe('Bearer');
+      await app.get(AuthFailureAudit).flush();
       expect(audit.rows).toEqual([
         expect.objectContaining({
           actorType: 'system',
@@ -321,6 +324,9 @@ describe('AuthGuard', () => {
             method: 'api_key',
             reason: 'unknown or revoked API key',
             key_prefix: key.slice(0, 12),
+            source: '127.0.0.1',
+            count: 1,
+            minute: expect.any(String),
           },
         }),
       ]);
@@ -332,6 +338,7 @@ describe('AuthGuard', () => {
       const unknown = `cbk_${'Z'.repeat(43)}`;
       expect((await call('GET', '/t/read', bearer(unknown))).statusCode).toBe(401);
       expect((await call('GET', '/t/read', bearer('cbk_short'))).statusCode).toBe(401);
+      await app.get(AuthFailureAudit).flush();
       expect(audit.rows).toHaveLength(2);
       expect(audit.rows[0].details).toMatchObject({ key_prefix: 'cbk_ZZZZZZZZ' });
       expect(audit.rows[1].details).not.toHaveProperty('key_prefix');
@@ -404,6 +411,7 @@ describe('AuthGuard', () => {
       const res = await call('GET', '/t/admin', basicAuth('ops', 'wrong-password-xyz'));
       expect(res.statusCode).toBe(401);
       expect(res.headers['www-authenticate']).toMatch(/Basic realm=/);
+      await app.get(AuthFailureAudit).flush();
       expect(audit.rows).toEqual([
         expect.objectContaining({
           action: 'auth.failed',

@@ -1,4 +1,4 @@
-import { Semaphore } from '../../../../src/lifecycle/refresh/semaphore';
+import { Semaphore } from '../../../src/common/semaphore';
 
 describe('Semaphore', () => {
   it('runs at most `size` callers at once, the rest in arrival order, and frees slots on failure', async () => {
