@@ -1,5 +1,10 @@
 import { InitialSchema1795465202674 } from './1795465202674-InitialSchema';
 import { SetupRunInputs1796083200000 } from './1796083200000-SetupRunInputs';
+import { PendingClaims1796168604933 } from './1796168604933-PendingClaims';
 
 /** Every migration, oldest first. A new one is generated with `npm run migration:generate` and added here. */
-export const MIGRATIONS = [InitialSchema1795465202674, SetupRunInputs1796083200000];
+export const MIGRATIONS = [
+  InitialSchema1795465202674,
+  SetupRunInputs1796083200000,
+  PendingClaims1796168604933,
+];

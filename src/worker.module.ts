@@ -20,6 +20,7 @@ import { TailscaleDriverModule } from './providers/tailscale/tailscale-driver.mo
 import { RedisModule } from './redis/redis.module';
 import { SecretsModule } from './secrets/secrets.module';
 import { SetupWorkerModule } from './lifecycle/setup/setup-worker.module';
+import { PendingClaimSweeperModule } from './lifecycle/pending-claim-sweeper';
 
 /** The worker process: BullMQ processors and the refresh scheduler (added by their modules). */
 @Module({})
@@ -48,6 +49,7 @@ export class WorkerModule {
         RefreshWorkerModule,
         SetupWorkerModule,
         OAuthStateJanitorModule,
+        PendingClaimSweeperModule,
       ],
       providers: [ReadinessService],
     };

@@ -38,6 +38,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/connections/claim": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Claim a consent: make the connection a provider callback held for its user
+         * @description After GET /gcp/callback or /ovh/callback the browser lands on the frontend with `?status=claim&claim=<code>`; the frontend posts the code here as the user who started the login. The code works once, for that user, within CLAIM_TTL_SECONDS. An unknown, used or expired code answers 404 claim_not_found, and so does a claim by any other user, which also revokes the grant upstream and destroys it.
+         */
+        post: operations["claimConnection"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/connections": {
         parameters: {
             query?: never;
@@ -170,7 +190,7 @@ export interface paths {
         };
         /**
          * Google's redirect after consent (registered as PUBLIC_URL/gcp/callback)
-         * @description Redirects to redirect_to (or FRONTEND_URL) with ?provider=gcp&status=connected&connection_id=… or ?provider=gcp&status=error&code=(access_denied|invalid_state|state_expired|exchange_failed|insufficient_scope|missing_refresh_token|internal_error).
+         * @description Redirects to redirect_to (or FRONTEND_URL) with ?provider=gcp&status=claim&claim=<one-time code> (the frontend then calls POST /connections/claim as the user who started the login) or ?provider=gcp&status=error&code=(access_denied|invalid_state|state_expired|exchange_failed|insufficient_scope|missing_refresh_token|internal_error). HEAD is refused (405) and never consumes the state.
          */
         get: operations["gcpCallback"];
         put?: never;
@@ -264,7 +284,7 @@ export interface paths {
         };
         /**
          * OVHcloud's redirect after consent (registered as PUBLIC_URL/ovh/callback)
-         * @description Redirects to redirect_to (or FRONTEND_URL) with ?provider=ovh&status=connected&connection_id=… or ?provider=ovh&status=error&code=(access_denied|invalid_state|state_expired|exchange_failed|missing_refresh_token|provider_disabled|internal_error).
+         * @description Redirects to redirect_to (or FRONTEND_URL) with ?provider=ovh&status=claim&claim=<one-time code> (the frontend then calls POST /connections/claim as the user who started the login) or ?provider=ovh&status=error&code=(access_denied|invalid_state|state_expired|exchange_failed|missing_refresh_token|provider_disabled|internal_error). HEAD is refused (405) and never consumes the state.
          */
         get: operations["ovhCallback"];
         put?: never;
@@ -279,6 +299,10 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ClaimRequest: {
+            /** @description The one-time code of the callback redirect (`?status=claim&claim=…`) */
+            claim: string;
+        };
         /** @default {} */
         RetrySetupRequest: {
             /** @description GCP: the projects to set up, when setup asked for a selection */
@@ -332,7 +356,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "validation_failed" | "payload_too_large" | "uri_too_long" | "headers_too_large" | "request_timeout" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "provider_disabled" | "conflict" | "needs_reauth" | "rate_limited" | "provider_unavailable" | "secret_store_unavailable" | "service_unavailable" | "database_unavailable" | "redis_unavailable" | "azure_invalid_credentials" | "azure_invalid_tenant" | "azure_no_enabled_subscription" | "azure_subscription_not_found" | "tailscale_invalid_credentials" | "tailscale_missing_scope" | "internal_error";
+            code: "validation_failed" | "payload_too_large" | "uri_too_long" | "headers_too_large" | "request_timeout" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "claim_not_found" | "provider_disabled" | "conflict" | "needs_reauth" | "rate_limited" | "provider_unavailable" | "secret_store_unavailable" | "service_unavailable" | "database_unavailable" | "redis_unavailable" | "azure_invalid_credentials" | "azure_invalid_tenant" | "azure_no_enabled_subscription" | "azure_subscription_not_found" | "tailscale_invalid_credentials" | "tailscale_missing_scope" | "internal_error";
             request_id: string;
             errors?: {
                 path: string;
@@ -515,6 +539,87 @@ export interface operations {
             };
         };
     };
+    claimConnection: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required for API keys: the user id */
+                "X-On-Behalf-Of"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClaimRequest"];
+            };
+        };
+        responses: {
+            /** @description An existing connection updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
+            };
+            /** @description A new connection */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
+            };
+            /** @description validation_failed: malformed body, unknown field, wrong type, bad filter, cursor or limit */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the API key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description provider_unavailable or secret_store_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listConnections: {
         parameters: {
             query?: {
@@ -611,7 +716,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description not_found (also for another user's connection) or provider_disabled */
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -659,7 +764,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description not_found (also for another user's connection) or provider_disabled */
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -718,7 +823,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description not_found (also for another user's connection) or provider_disabled */
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -786,7 +891,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description not_found (also for another user's connection) or provider_disabled */
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -863,7 +968,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description not_found (also for another user's connection) or provider_disabled */
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -926,7 +1031,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description not_found (also for another user's connection) or provider_disabled */
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -998,7 +1103,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description not_found (also for another user's connection) or provider_disabled */
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1041,8 +1146,17 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description not_found (also for another user's connection) or provider_disabled */
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description method_not_allowed */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1281,7 +1395,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description not_found (also for another user's connection) or provider_disabled */
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1371,7 +1485,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description not_found (also for another user's connection) or provider_disabled */
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -1414,8 +1528,17 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description not_found (also for another user's connection) or provider_disabled */
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description method_not_allowed */
+            405: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -14,6 +14,10 @@ export const ERROR_CODES = {
   forbidden: { status: 403, title: 'The caller may not do this' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
+  claim_not_found: {
+    status: 404,
+    title: 'No such claim, or it was used, has expired or belongs to another user',
+  },
   provider_disabled: { status: 404, title: 'This provider is not enabled on this broker' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
   needs_reauth: { status: 409, title: 'The connection must be re-authorised by its owner' },

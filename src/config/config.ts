@@ -51,6 +51,8 @@ export interface AppConfig {
   metricsToken?: string;
   lifecycle: {
     stateTtlSeconds: number;
+    /** How long a consent waits for its user's claim (SPEC §5) before it is revoked. */
+    claimTtlSeconds: number;
     refreshWindowSeconds: number;
     refreshIntervalSeconds: number;
     refreshConcurrency: number;
@@ -227,6 +229,7 @@ function toAppConfig(e: Env): AppConfig {
     metricsToken: e.METRICS_TOKEN,
     lifecycle: {
       stateTtlSeconds: e.STATE_TTL_SECONDS,
+      claimTtlSeconds: e.CLAIM_TTL_SECONDS,
       refreshWindowSeconds: e.REFRESH_WINDOW_SECONDS,
       refreshIntervalSeconds: e.REFRESH_INTERVAL_SECONDS,
       refreshConcurrency: e.REFRESH_CONCURRENCY,

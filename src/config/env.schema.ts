@@ -148,6 +148,7 @@ export const envSchema = z
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 
     STATE_TTL_SECONDS: int(30, 3600).prefault('600'),
+    CLAIM_TTL_SECONDS: int(2, 3600).prefault('300'),
     REFRESH_WINDOW_SECONDS: int(0, 86_400).prefault('300'),
     REFRESH_INTERVAL_SECONDS: int(1, 3600).prefault('30'),
     REFRESH_CONCURRENCY: int(1, 1000).prefault('10'),

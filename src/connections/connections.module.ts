@@ -3,6 +3,9 @@ import { SetupRunsRepository } from '../database/repositories/setup-runs.reposit
 import { ConnectionRowCache } from '../lifecycle/connection-row-cache';
 import { ConnectionStoreModule } from '../lifecycle/connection-store.module';
 import { LifecycleCoreModule } from '../lifecycle/lifecycle-core.module';
+import { PendingClaimsModule } from '../lifecycle/pending-claims.module';
+import { ClaimController } from './claim.controller';
+import { ClaimService } from './claim.service';
 import { ConnectionsController } from './connections.controller';
 import { ConnectionsService } from './connections.service';
 import { ManualRefresh } from './manual-refresh';
@@ -14,14 +17,16 @@ import { TokenReadAudit } from './token-read-audit';
 import { TokenService } from './token.service';
 
 /**
- * The whole HTTP surface of connections: list, get, delete, token, refresh, setup view and retry.
+ * The whole HTTP surface of connections: list, get, delete, token, refresh, setup view and retry,
+ * and the claim that turns a provider callback's held consent into a connection.
  * It calls down into the engine (lifecycle/) and the provider registry, never sideways.
  */
 @Module({
-  imports: [ConnectionStoreModule, LifecycleCoreModule],
-  controllers: [ConnectionsController, TokenController, SetupController],
+  imports: [ConnectionStoreModule, LifecycleCoreModule, PendingClaimsModule],
+  controllers: [ClaimController, ConnectionsController, TokenController, SetupController],
   providers: [
     ConnectionsService,
+    ClaimService,
     TokenService,
     TokenReadAudit,
     ConnectionRowCache,

@@ -3,6 +3,7 @@ import { type FakeGoogle, startFakeGoogle } from '../fakes/google/fake-google';
 import { callback, connectGcp, consent, outcome, startLogin } from '../fakes/google/browser';
 import { droppedGrantsStillLive, findLeaks } from '../fakes/google/leaks';
 import { BrokerHarness, FRONTEND_URL } from '../support/broker';
+import { claimLanding } from '../support/claim';
 
 interface ConnectionView {
   id: string;
@@ -56,7 +57,7 @@ describe('GCP callback refusals (e2e)', () => {
   it('refuses a replayed callback: invalid_state, to FRONTEND_URL, nothing exchanged or stored', async () => {
     const { login_url } = await startLogin(broker, alice, { redirect_to: `${FRONTEND_URL}/mine` });
     const back = await consent(login_url);
-    expect(outcome((await callback(back)).location).status).toBe('connected');
+    expect(outcome((await callback(back)).location).status).toBe('claim');
     const calls = tokenCalls();
     const replay = await callback(back);
     expect(replay.status).toBe(302);
@@ -73,12 +74,14 @@ describe('GCP callback refusals (e2e)', () => {
     const calls = tokenCalls();
     const results = await Promise.all([callback(back), callback(back), callback(back)]);
     const statuses = results.map((r) => outcome(r.location).status).sort();
-    expect(statuses).toEqual(['connected', 'error', 'error']);
+    expect(statuses).toEqual(['claim', 'error', 'error']);
     expect(results.map((r) => outcome(r.location).code).filter(Boolean)).toEqual([
       'invalid_state',
       'invalid_state',
     ]);
     expect(tokenCalls()).toBe(calls + 1);
+    const winner = results.find((r) => outcome(r.location).status === 'claim');
+    await claimLanding(broker, carol, winner?.location ?? new URL(FRONTEND_URL));
     expect(await list(carol)).toHaveLength(1);
   });
 

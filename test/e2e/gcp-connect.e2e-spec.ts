@@ -1,9 +1,17 @@
 import { setupJobId } from '../../src/jobs/queues';
 import { Redis } from 'ioredis';
 import { type FakeGoogle, startFakeGoogle } from '../fakes/google/fake-google';
-import { callback, connectGcp, consent, outcome, startLogin } from '../fakes/google/browser';
+import {
+  callback,
+  connectAndClaimGcp,
+  connectGcp,
+  consent,
+  outcome,
+  startLogin,
+} from '../fakes/google/browser';
 import { droppedGrantsStillLive, findLeaks } from '../fakes/google/leaks';
 import { BrokerHarness, FRONTEND_URL, REDIS_URL } from '../support/broker';
+import { CLAIM_CODE, claimLanding } from '../support/claim';
 
 interface ConnectionView {
   id: string;
@@ -21,8 +29,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
  * The GCP connect flow over HTTP against the built api, real Postgres/Redis, the Vault emulator
- * and the Google emulator: login → consent → callback → a connection, its token set in Vault and
- * its setup queued; who may start it, who may see it, and reconnecting.
+ * and the Google emulator: login → consent → callback → the frontend's claim → a connection, its
+ * token set in Vault and its setup queued; who may start it, who may see it, and reconnecting.
  */
 describe('GCP connect (e2e)', () => {
   let google: FakeGoogle;
@@ -52,10 +60,11 @@ describe('GCP connect (e2e)', () => {
     seen.push(res.text);
     return (res.body as { items: ConnectionView[] }).items;
   }
-  async function flow(token: string, body: unknown = {}) {
-    const result = await connectGcp(broker, token, body);
-    seen.push(result.text, result.location.toString());
-    return outcome(result.location);
+  /** Login, consent, callback and the frontend's claim; the landing query with connection_id. */
+  async function flow(token: string, body: unknown = {}): Promise<Record<string, string>> {
+    const result = await connectAndClaimGcp(broker, token, body);
+    seen.push(result.callback.text, result.claim.text);
+    return { ...result.out, claim_status: String(result.claim.status) };
   }
   /** The BullMQ job hash of the setup job for one secret version ({} when absent). */
   async function setupJob(connectionId: string, version: number): Promise<Record<string, string>> {
@@ -69,7 +78,7 @@ describe('GCP connect (e2e)', () => {
     }
   }
 
-  it('connects: consent URL per SPEC, 302 to the frontend, connection listed, token set in Vault, setup queued', async () => {
+  it('connects: consent URL per SPEC, 302 to the frontend with a claim, the claim makes the connection, token set in Vault, setup queued', async () => {
     const login = await startLogin(broker, alice);
     seen.push(JSON.stringify(login));
     const url = new URL(login.login_url);
@@ -96,12 +105,17 @@ describe('GCP connect (e2e)', () => {
     expect(res.status).toBe(302);
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(`${res.location.origin}${res.location.pathname}`).toBe(`${FRONTEND_URL}/`);
-    const out = outcome(res.location);
-    expect(out).toEqual({
+    expect(outcome(res.location)).toEqual({
       provider: 'gcp',
-      status: 'connected',
-      connection_id: expect.stringMatching(UUID),
+      status: 'claim',
+      claim: expect.stringMatching(CLAIM_CODE),
     });
+    const claimed = await claimLanding(broker, alice, res.location);
+    seen.push(claimed.claim.text);
+    expect(claimed.claim.status).toBe(201);
+    expect(claimed.claim.body).toMatchObject({ provider: 'gcp', account_ref: 'ada@example.com' });
+    const out = claimed.out;
+    expect(out.connection_id).toMatch(UUID);
 
     // The emulator checked the PKCE verifier against the challenge; the exchange used it.
     const exchange = google.calls.find((c) => c.form.grant_type === 'authorization_code');
@@ -152,8 +166,9 @@ describe('GCP connect (e2e)', () => {
     expect(outcome(out.location)).toMatchObject({
       tab: 'clouds',
       provider: 'gcp',
-      status: 'connected',
+      status: 'claim',
     });
+    expect((await claimLanding(broker, alice, out.location)).claim.status).toBe(200);
   });
 
   it('lets an API key log in for a user named in X-On-Behalf-Of, and only with connections:write', async () => {
@@ -161,8 +176,9 @@ describe('GCP connect (e2e)', () => {
     const reader = await broker.apiKey(['connections:read']);
     google.account = { sub: '104857600000000000004', email: 'dave@example.com' };
     const login = await startLogin(broker, writer, {}, { 'X-On-Behalf-Of': 'dave' });
-    const out = outcome((await callback(await consent(login.login_url))).location);
-    expect(out.status).toBe('connected');
+    const landing = (await callback(await consent(login.login_url))).location;
+    // The key claims for the user it named, like the login it started.
+    const { out } = await claimLanding(broker, writer, landing, { 'X-On-Behalf-Of': 'dave' });
     const dave = await broker.userToken('dave');
     expect((await list(dave)).map((c) => c.id)).toEqual([out.connection_id]);
 
@@ -191,6 +207,7 @@ describe('GCP connect (e2e)', () => {
     google.account = { sub: '104857600000000000005', email: 'erin@example.com' };
     const first = await flow(erin);
     const second = await flow(erin);
+    expect([first.claim_status, second.claim_status]).toEqual(['201', '200']);
     expect(second.connection_id).toBe(first.connection_id);
     expect(await list(erin)).toHaveLength(1);
     const versions = broker.vault

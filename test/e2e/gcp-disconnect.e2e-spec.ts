@@ -1,5 +1,5 @@
 import { type FakeGoogle, startFakeGoogle } from '../fakes/google/fake-google';
-import { connectGcp, outcome } from '../fakes/google/browser';
+import { connectAndClaimGcp } from '../fakes/google/browser';
 import { findLeaks, untilLogged } from '../fakes/google/leaks';
 import { BrokerHarness } from '../support/broker';
 
@@ -30,9 +30,7 @@ describe('GCP disconnect (e2e)', () => {
     const token = await broker.userToken(user);
     let id = '';
     for (let i = 0; i < times; i++) {
-      const out = outcome((await connectGcp(broker, token)).location);
-      expect(out.status).toBe('connected');
-      id = out.connection_id;
+      id = (await connectAndClaimGcp(broker, token)).connectionId;
     }
     return { token, id, refreshToken: google.grants.issued.refresh.at(-1) as string };
   }
@@ -77,8 +75,9 @@ describe('GCP disconnect (e2e)', () => {
     expect((await broker.request(`/connections/${id}`, { method: 'DELETE', token })).status).toBe(
       204,
     );
-    const out = outcome((await connectGcp(broker, token)).location);
-    expect(out).toMatchObject({ status: 'connected', connection_id: id });
+    const { out, claim } = await connectAndClaimGcp(broker, token);
+    expect(out).toMatchObject({ status: 'claim', connection_id: id });
+    expect(claim.status).toBe(200);
     const [row] = await broker.dataSource.query<
       { vault_path: string; vault_version: number; status: string }[]
     >('SELECT vault_path, vault_version, status FROM connections WHERE id = $1', [id]);

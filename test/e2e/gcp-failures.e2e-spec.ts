@@ -1,5 +1,11 @@
 import { type FakeGoogle, startFakeGoogle } from '../fakes/google/fake-google';
-import { callback, connectGcp, consent, outcome } from '../fakes/google/browser';
+import {
+  callback,
+  connectAndClaimGcp,
+  connectGcp,
+  consent,
+  outcome,
+} from '../fakes/google/browser';
 import { findLeaks, untilLogged } from '../fakes/google/leaks';
 import { BrokerHarness } from '../support/broker';
 import { freePort } from '../support/processes';
@@ -56,7 +62,7 @@ describe('GCP connect failures (e2e)', () => {
 
   it('rides out a single 503 (the SDK retries the exchange) and connects', async () => {
     google.failToken({ kind: 'status', status: 503 }, 1);
-    expect(outcome((await connectGcp(broker, alice)).location).status).toBe('connected');
+    expect((await connectAndClaimGcp(broker, alice)).claim.status).toBe(201);
   });
 
   it('answers a hung token endpoint with exchange_failed within 10 s, after one call', async () => {

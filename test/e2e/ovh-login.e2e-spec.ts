@@ -1,6 +1,7 @@
 import { type FakeOvh, startFakeOvh } from '../fakes/ovh/fake-ovh';
 import { trustTestCaInProcess } from '../fakes/tls/test-ca';
 import { BrokerHarness, FRONTEND_URL, NO_LEAKS, leaksIn } from '../support/broker';
+import { claimLanding } from '../support/claim';
 
 interface Connection {
   id: string;
@@ -39,14 +40,17 @@ describe('OVHcloud login (e2e)', () => {
     expect([url, res.status]).toEqual([url, 302]);
     return new URL(location ?? '', url);
   }
-  /** The browser's trip: login → OVH consent → broker callback → frontend. */
+  /** The browser's trip: login → OVH consent → broker callback → frontend → the frontend's claim. */
   async function flow(body: unknown = { region: 'eu' }) {
     const started = await login(body);
     expect(started.status).toBe(200);
     const loginUrl = (started.body as { login_url: string }).login_url;
     const callback = await follow(loginUrl);
     const landing = await follow(callback.toString());
-    return { loginUrl: new URL(loginUrl), callback, landing, result: landing.searchParams };
+    const claimed = await claimLanding(broker, alice, landing);
+    responses.push(claimed.claim.text);
+    const result = new URLSearchParams(claimed.out);
+    return { loginUrl: new URL(loginUrl), callback, landing, result, claim: claimed.claim };
   }
 
   beforeAll(async () => {
@@ -82,7 +86,7 @@ describe('OVHcloud login (e2e)', () => {
   let firstId: string;
 
   it('connects: the consent URL, the PKCE exchange, the nichandle, tokens in the secret store', async () => {
-    const { loginUrl, callback, landing, result } = await flow();
+    const { loginUrl, callback, landing, result, claim } = await flow();
     expect(`${loginUrl.origin}${loginUrl.pathname}`).toBe(`${eu.authUrl}/authorize`);
     expect(Object.fromEntries(loginUrl.searchParams)).toMatchObject({
       response_type: 'code',
@@ -94,8 +98,9 @@ describe('OVHcloud login (e2e)', () => {
     expect(callback.origin + callback.pathname).toBe(`${broker.url}/ovh/callback`);
     expect(landing.origin).toBe(new URL(FRONTEND_URL).origin);
     expect(result.get('provider')).toBe('ovh');
-    expect(result.get('status')).toBe('connected');
+    expect(result.get('status')).toBe('claim');
     firstId = result.get('connection_id') ?? '';
+    expect(claim.status).toBe(201);
     expect(eu.codeExchanges.at(-1)?.verifierOk).toBe(true);
 
     const c = (await broker.request(`/connections/${firstId}`, { token: alice }))
@@ -120,6 +125,7 @@ describe('OVHcloud login (e2e)', () => {
     expect(again.landing.pathname).toBe('/settings');
     expect(again.result.get('tab')).toBe('cloud');
     expect(again.result.get('connection_id')).toBe(firstId);
+    expect(again.claim.status).toBe(200);
     const other = await flow({ region: 'us' });
     expect(other.loginUrl.origin).toBe(new URL(us.authUrl).origin);
     const usId = other.result.get('connection_id');
@@ -178,7 +184,7 @@ describe('OVHcloud login (e2e)', () => {
     expect((await outcome(await freshCallback())).get('code')).toBe('access_denied');
 
     const used = await freshCallback();
-    expect((await outcome(used)).get('status')).toBe('connected');
+    expect((await outcome(used)).get('status')).toBe('claim');
     expect((await outcome(used)).get('code')).toBe('invalid_state'); // replayed
 
     expect((await outcome(`${broker.url}/ovh/callback?code=x`)).get('code')).toBe('invalid_state');
@@ -201,6 +207,17 @@ describe('OVHcloud login (e2e)', () => {
     } finally {
       eu.omitRefreshToken = false;
     }
+  });
+
+  it('never consumes a state or exchanges a code on HEAD (405); the same callback then works with GET', async () => {
+    const back = await freshCallback();
+    const exchanges = eu.codeExchanges.length;
+    const head = await fetch(back, { method: 'HEAD', redirect: 'manual' });
+    expect([head.status, head.headers.get('location')]).toEqual([405, null]);
+    expect(eu.codeExchanges.length).toBe(exchanges);
+    const landing = await follow(back.toString());
+    expect(landing.searchParams.get('status')).toBe('claim');
+    expect(eu.codeExchanges.length).toBe(exchanges + 1);
   });
 
   it('refuses an expired state and a state made for another provider', async () => {

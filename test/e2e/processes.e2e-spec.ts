@@ -71,6 +71,7 @@ describe('processes (e2e)', () => {
           'local_secrets',
           'migrations',
           'oauth_states',
+          'pending_claims',
           'setup_runs',
         ]);
       }

@@ -1,5 +1,5 @@
 import { type FakeGoogle, startFakeGoogle } from '../fakes/google/fake-google';
-import { connectGcp } from '../fakes/google/browser';
+import { connectAndClaimGcp } from '../fakes/google/browser';
 import { type FakeGoogleApis, startFakeGoogleApis } from '../fakes/google-apis/fake-google-apis';
 import { REQUIRED_APIS, waitForSetup } from '../support/setup-runs';
 import { BrokerHarness } from '../support/broker';
@@ -60,9 +60,7 @@ describe('GCP setup (e2e)', () => {
     );
     google.account = { sub: `10485760000000000${1000 + n}`, email: `user${n}@example.com` };
     const token = await broker.userToken(`setup-user-${n}`);
-    const done = await connectGcp(broker, token);
-    const id = done.location.searchParams.get('connection_id');
-    if (!id) throw new Error(`connect failed: ${done.location.toString()}`);
+    const id = (await connectAndClaimGcp(broker, token)).connectionId;
     return { token, id };
   }
 

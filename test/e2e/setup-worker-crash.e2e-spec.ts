@@ -1,6 +1,6 @@
 import bcrypt from 'bcryptjs';
 import { type FakeGoogle, startFakeGoogle } from '../fakes/google/fake-google';
-import { connectGcp } from '../fakes/google/browser';
+import { connectAndClaimGcp } from '../fakes/google/browser';
 import { type FakeGoogleApis, startFakeGoogleApis } from '../fakes/google-apis/fake-google-apis';
 import { REQUIRED_APIS, waitForSetup } from '../support/setup-runs';
 import { BrokerHarness } from '../support/broker';
@@ -58,8 +58,7 @@ describe('GCP setup survives a worker crash; job dashboard (e2e)', () => {
     apis.operationPolls = Number.MAX_SAFE_INTEGER; // the first operation never finishes
     const first = await broker.startWorker();
     token = await broker.userToken('crash-user');
-    const done = await connectGcp(broker, token);
-    id = done.location.searchParams.get('connection_id') ?? '';
+    id = (await connectAndClaimGcp(broker, token)).connectionId;
     await waitForSetup(
       broker,
       token,

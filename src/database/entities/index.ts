@@ -3,6 +3,7 @@ import { AuditEventEntity } from './audit-event.entity';
 import { ConnectionEntity } from './connection.entity';
 import { LocalSecretEntity } from './local-secret.entity';
 import { OAuthStateEntity } from './oauth-state.entity';
+import { PendingClaimEntity } from './pending-claim.entity';
 import { SetupRunEntity } from './setup-run.entity';
 
 export {
@@ -11,13 +12,16 @@ export {
   ConnectionEntity,
   LocalSecretEntity,
   OAuthStateEntity,
+  PendingClaimEntity,
   SetupRunEntity,
 };
 export type { SetupStepState } from './setup-run.entity';
+export type { PendingClaimOutcome } from './pending-claim.entity';
 
 export const ENTITIES = [
   ConnectionEntity,
   OAuthStateEntity,
+  PendingClaimEntity,
   SetupRunEntity,
   ApiKeyEntity,
   AuditEventEntity,

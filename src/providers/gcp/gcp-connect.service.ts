@@ -2,17 +2,16 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type Caller, requireActingUser } from '../../auth/caller';
 import { BrokerError } from '../../common/error-codes';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
-import { ConnectionWriter } from '../../lifecycle/connection-writer';
 import {
   AuthorizationCodeCallback,
   CallbackFailure,
   type CallbackQuery,
+  type CheckedGrant,
   grantedCode,
 } from '../oauth/authorization-code-callback';
 import { type ConsumedOAuthState, OAuthStateService } from '../oauth/oauth-state.service';
 import { ProviderError } from '../provider';
 import { GcpOAuthClient, type GoogleTokens } from './gcp-oauth.client';
-import { SetupQueue } from '../../jobs/setup-queue';
 import { CLOUD_PLATFORM_SCOPE, gcpTokenGrant, requestedScopes } from './gcp-token-set';
 
 /** The `code=` values of an error redirect (documented in docs/providers/gcp.md). */
@@ -36,8 +35,9 @@ const USER_OUTCOMES = new Set<GcpCallbackErrorCode>([
 
 /**
  * The GCP connect flow (SPEC §5 GCP): POST /gcp/login makes a one-time state and the consent
- * URL; GET /gcp/callback turns Google's redirect into a stored connection and a redirect to the
- * frontend. The callback never throws: every outcome is a URL.
+ * URL; GET /gcp/callback turns Google's redirect into a checked grant held for the state's user
+ * (a pending claim; POST /connections/claim makes the connection and queues setup) and a
+ * redirect to the frontend. The callback never throws: every outcome is a URL.
  */
 @Injectable()
 export class GcpConnectService {
@@ -47,8 +47,6 @@ export class GcpConnectService {
     private readonly states: OAuthStateService,
     private readonly callback: AuthorizationCodeCallback,
     private readonly google: GcpOAuthClient,
-    private readonly writer: ConnectionWriter,
-    private readonly setup: SetupQueue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -84,16 +82,12 @@ export class GcpConnectService {
       provider: 'gcp',
       query,
       requestId,
-      connect: (flow) => this.connect(flow, query, requestId),
+      exchange: (flow) => this.exchange(flow, query),
       userOutcomes: USER_OUTCOMES,
     });
   }
 
-  private async connect(
-    flow: ConsumedOAuthState,
-    query: CallbackQuery,
-    requestId: string | undefined,
-  ): Promise<string> {
+  private async exchange(flow: ConsumedOAuthState, query: CallbackQuery): Promise<CheckedGrant> {
     const code = grantedCode('google', query);
 
     const tokens = await this.google.exchangeCode(code, flow.codeVerifier).catch((err: unknown) => {
@@ -125,36 +119,14 @@ export class GcpConnectService {
     });
 
     const grant = gcpTokenGrant(tokens, refreshToken);
-    const { connection } = await this.writer
-      .connect({
-        userId: flow.userId,
-        provider: 'gcp',
-        accountRef: user.email,
-        displayName: user.email,
-        scopes: grant.scopes,
-        expiresAt: grant.expiresAt,
-        metadata: { email: user.email },
-        secret: grant.secret,
-        setupStatus: 'pending',
-        actor: { actorType: 'user', actorId: flow.userId },
-        requestId,
-      })
-      .catch(async (err: unknown) => {
-        await this.discard(tokens);
-        this.logger.error({ err }, 'gcp connection could not be stored');
-        throw new CallbackFailure<GcpCallbackErrorCode>(
-          'internal_error',
-          'the connection could not be stored',
-        );
-      });
-
-    try {
-      await this.setup.enqueue(connection);
-    } catch (err) {
-      // The connection stands; setup stays `pending` and can be retried through the API.
-      this.logger.error({ err, connectionId: connection.id }, 'gcp setup could not be queued');
-    }
-    return connection.id;
+    return {
+      accountRef: user.email,
+      displayName: user.email,
+      scopes: grant.scopes,
+      expiresAt: grant.expiresAt,
+      metadata: { email: user.email },
+      secret: grant.secret,
+    };
   }
 
   /** Best effort: a failure here is logged and changes nothing for the user. */

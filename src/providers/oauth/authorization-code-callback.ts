@@ -3,6 +3,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AuditService } from '../../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { type Provider } from '../../database/enums';
+import { type HeldGrant, PendingClaims } from '../../lifecycle/pending-claims';
 import { type ConsumedOAuthState, OAuthStateError, OAuthStateService } from './oauth-state.service';
 
 /** What a provider's redirect carries; anything but a single string counts as absent. */
@@ -36,8 +37,9 @@ export class CallbackFailure<C extends string = string> extends Error {
   constructor(
     readonly code: C,
     readonly reason: string,
+    options?: { cause?: unknown },
   ) {
-    super(`${code}: ${reason}`);
+    super(`${code}: ${reason}`, options);
     this.name = 'CallbackFailure';
   }
 }
@@ -58,11 +60,16 @@ export function grantedCode(upstream: string, query: CallbackQuery): string {
   return query.code;
 }
 
+/** What a provider's exchange found out, for the connection its claim will make. */
+export type CheckedGrant = Omit<HeldGrant, 'userId' | 'provider' | 'requestId'>;
+
 /**
  * The part of an authorization-code callback (GCP, OVH) that does not depend on the provider:
- * consume the state, run the provider's exchange, and turn every outcome into a redirect to the
- * frontend — never a thrown error, never a 500 page — with a log line and, once the user is
- * known, an audit row for failures.
+ * consume the state, run the provider's exchange and checks, hold the grant as a pending claim
+ * for the state's user (SPEC §5: finishing a consent screen does not prove who started the
+ * login), and turn every outcome into a redirect to the frontend — `status=claim&claim=…`, or
+ * `status=error&code=…`; never a thrown error, never a 500 page — with a log line and, once the
+ * user is known, an audit row.
  */
 @Injectable()
 export class AuthorizationCodeCallback {
@@ -70,6 +77,7 @@ export class AuthorizationCodeCallback {
 
   constructor(
     private readonly states: OAuthStateService,
+    private readonly claims: PendingClaims,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -78,8 +86,11 @@ export class AuthorizationCodeCallback {
     provider: Provider;
     query: CallbackQuery;
     requestId?: string;
-    /** Stores the connection and returns its id; throws CallbackFailure for a known outcome. */
-    connect: (flow: ConsumedOAuthState) => Promise<string>;
+    /**
+     * Exchanges the code and checks the grant; throws CallbackFailure for a known outcome (after
+     * revoking whatever it will not hand back).
+     */
+    exchange: (flow: ConsumedOAuthState) => Promise<CheckedGrant>;
     /** Outcomes the user caused (declined, unticked a scope): a warning, not an error. */
     userOutcomes: ReadonlySet<string>;
   }): Promise<string> {
@@ -97,11 +108,25 @@ export class AuthorizationCodeCallback {
       return this.frontendUrl(provider, null, { status: 'error', code: 'internal_error' });
     }
     try {
-      const connectionId = await input.connect(flow);
-      return this.frontendUrl(provider, flow.redirectTo, {
-        status: 'connected',
-        connection_id: connectionId,
+      const grant = await input.exchange(flow);
+      const held = await this.claims
+        .hold({ ...grant, userId: flow.userId, provider, requestId: input.requestId })
+        .catch((err: unknown) => {
+          // hold() revoked the grant upstream already.
+          throw new CallbackFailure('internal_error', 'the grant could not be held', {
+            cause: err,
+          });
+        });
+      await this.audit.record({
+        actorType: 'user',
+        actorId: flow.userId,
+        action: 'connection.claim_pending',
+        outcome: 'success',
+        provider,
+        requestId: input.requestId,
+        details: { claim_expires_at: held.claimExpiresAt.toISOString() },
       });
+      return this.frontendUrl(provider, flow.redirectTo, { status: 'claim', claim: held.claim });
     } catch (err) {
       const failure: CallbackFailure<string> =
         err instanceof CallbackFailure
@@ -111,7 +136,7 @@ export class AuthorizationCodeCallback {
         provider,
         code: failure.code,
         reason: failure.reason,
-        err: err === failure ? undefined : err,
+        err: err === failure ? failure.cause : err,
       };
       if (input.userOutcomes.has(failure.code)) {
         this.logger.warn(fields, `${provider} connect declined`);

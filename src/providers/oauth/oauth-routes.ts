@@ -1,7 +1,20 @@
-import { Get, Header, HttpCode, Post, Redirect, applyDecorators } from '@nestjs/common';
+import {
+  type CanActivate,
+  type ExecutionContext,
+  Get,
+  Header,
+  HttpCode,
+  Injectable,
+  Post,
+  Redirect,
+  UseGuards,
+  applyDecorators,
+} from '@nestjs/common';
+import { type FastifyRequest } from 'fastify';
 import { ApiBearerAuth, ApiHeader, ApiOperation } from '@nestjs/swagger';
 import { z } from 'zod';
 import { ActsForUser, Public } from '../../auth/decorators';
+import { BrokerError } from '../../common/error-codes';
 import { LoginRateLimit } from '../../auth/login-rate-limit';
 import { ZodResponse, dateTimeString, responseSchema } from '../../openapi/contract';
 import { problemResponses } from '../../openapi/schemas';
@@ -39,8 +52,27 @@ export function OAuthLoginRoute(operationId: string, summary: string): MethodDec
 }
 
 /**
+ * Fastify answers HEAD with a GET route's handler. A callback's GET consumes its state and
+ * spends its code, so a HEAD (a link preview, a prefetching proxy) would use up the login:
+ * HEAD is refused before anything runs (405, problem+json, `Allow: GET`).
+ */
+@Injectable()
+export class RefuseHeadGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const req = context.switchToHttp().getRequest<FastifyRequest>();
+    if (req.method === 'HEAD') {
+      throw new BrokerError('method_not_allowed', 'A callback is only followed with GET', {
+        headers: { Allow: 'GET' },
+      });
+    }
+    return true;
+  }
+}
+
+/**
  * `GET /<provider>/callback`: public (the provider's redirect), never cached, always a 302 to
- * the frontend with the outcome in the query; only a disabled provider answers 404.
+ * the frontend with the outcome in the query; only a disabled provider answers 404. The
+ * redirect carries a one-time claim code, so it sends no Referer onwards.
  */
 export function OAuthCallbackRoute(
   provider: string,
@@ -51,16 +83,20 @@ export function OAuthCallbackRoute(
   return applyDecorators(
     Get('callback'),
     Public(),
+    UseGuards(RefuseHeadGuard),
     Redirect(),
     Header('Cache-Control', 'no-store'),
+    Header('Referrer-Policy', 'no-referrer'),
     ApiOperation({
       operationId,
       summary,
       description:
-        `Redirects to redirect_to (or FRONTEND_URL) with ?provider=${provider}&status=connected&connection_id=… ` +
-        `or ?provider=${provider}&status=error&code=(${codes.join('|')}).`,
+        `Redirects to redirect_to (or FRONTEND_URL) with ?provider=${provider}&status=claim&claim=<one-time code> ` +
+        `(the frontend then calls POST /connections/claim as the user who started the login) ` +
+        `or ?provider=${provider}&status=error&code=(${codes.join('|')}). ` +
+        'HEAD is refused (405) and never consumes the state.',
     }),
     ZodResponse(302, null, 'To the frontend, with the outcome in the query'),
-    problemResponses(404),
+    problemResponses(404, 405),
   );
 }

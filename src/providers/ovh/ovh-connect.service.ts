@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, type OvhRegion } from '../../config/config';
-import { ConnectionWriter } from '../../lifecycle/connection-writer';
 import {
   AuthorizationCodeCallback,
   CallbackFailure,
   type CallbackQuery,
+  type CheckedGrant,
   grantedCode,
 } from '../oauth/authorization-code-callback';
 import { type ConsumedOAuthState, OAuthStateService } from '../oauth/oauth-state.service';
@@ -29,15 +29,14 @@ const USER_OUTCOMES: ReadonlySet<string> = new Set<OvhCallbackErrorCode>(['acces
 
 /**
  * The OVHcloud connect flow (SPEC §5 OVHcloud): POST /ovh/login makes a one-time state bound to a
- * region, GET /ovh/callback exchanges the code (PKCE), reads the nichandle and stores the
- * connection. The callback never throws: every outcome is a redirect to the frontend.
+ * region, GET /ovh/callback exchanges the code (PKCE), reads the nichandle and holds the
+ * grant for the state's user (a pending claim, made a connection by POST /connections/claim). The callback never throws: every outcome is a redirect to the frontend.
  */
 @Injectable()
 export class OvhConnectService {
   constructor(
     private readonly states: OAuthStateService,
     private readonly ovh: OvhClient,
-    private readonly writer: ConnectionWriter,
     private readonly callback: AuthorizationCodeCallback,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -67,16 +66,12 @@ export class OvhConnectService {
       provider: 'ovh',
       query,
       requestId,
-      connect: (flow) => this.connect(flow, query, requestId),
+      exchange: (flow) => this.exchange(flow, query),
       userOutcomes: USER_OUTCOMES,
     });
   }
 
-  private async connect(
-    flow: ConsumedOAuthState,
-    query: CallbackQuery,
-    requestId: string | undefined,
-  ): Promise<string> {
+  private async exchange(flow: ConsumedOAuthState, query: CallbackQuery): Promise<CheckedGrant> {
     const context = ovhStateContext.safeParse(flow.context);
     if (!context.success)
       throw new CallbackFailure<OvhCallbackErrorCode>('invalid_state', 'state without a region');
@@ -106,19 +101,13 @@ export class OvhConnectService {
         'ovh sent no refresh token',
       );
     }
-    const { connection } = await this.writer.connect({
-      userId: flow.userId,
-      provider: 'ovh',
+    return {
       accountRef: nichandle,
       displayName: nichandle,
       scopes: tokens.scope.split(/\s+/).filter(Boolean),
       expiresAt: tokens.expiresAt,
       metadata: { region, nichandle },
       secret: ovhSecret(region, tokens, tokens.refreshToken),
-      setupStatus: 'not_applicable',
-      actor: { actorType: 'user', actorId: flow.userId },
-      requestId,
-    });
-    return connection.id;
+    };
   }
 }

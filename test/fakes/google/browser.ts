@@ -1,4 +1,5 @@
 import { type BrokerHarness } from '../../support/broker';
+import { type Claimed, claimLanding } from '../../support/claim';
 
 /**
  * What a browser does in the GCP connect flow, one hop at a time: POST /gcp/login (the frontend),
@@ -48,7 +49,10 @@ export async function callback(url: URL | string): Promise<CallbackResult> {
   return { status: res.status, location: new URL(location), text, headers: res.headers };
 }
 
-/** The whole flow for `token`'s user; returns the final redirect to the frontend. */
+/**
+ * Login, consent and callback for `token`'s user; returns the redirect to the frontend, which
+ * carries `status=claim&claim=…` when the consent was good (no connection exists yet).
+ */
 export async function connectGcp(
   broker: BrokerHarness,
   token: string,
@@ -58,7 +62,20 @@ export async function connectGcp(
   return callback(await consent(login_url));
 }
 
-/** `?provider=gcp&status=…&code=…&connection_id=…` of a frontend redirect, as an object. */
+/**
+ * The whole flow, the frontend's claim included, for `token`'s user: the connection is made.
+ * `out` is the landing's query with the claimed `connection_id`.
+ */
+export async function connectAndClaimGcp(
+  broker: BrokerHarness,
+  token: string,
+  body: unknown = {},
+): Promise<Claimed & { callback: CallbackResult }> {
+  const result = await connectGcp(broker, token, body);
+  return { ...(await claimLanding(broker, token, result.location)), callback: result };
+}
+
+/** `?provider=gcp&status=…&code=…&claim=…` of a frontend redirect, as an object. */
 export function outcome(location: URL): Record<string, string> {
   return Object.fromEntries(location.searchParams);
 }

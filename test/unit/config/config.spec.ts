@@ -39,6 +39,7 @@ describe('loadConfig', () => {
     expect(config.secretStore).toMatchObject({ kind: 'local', pathPrefix: 'credential-broker' });
     expect(config.lifecycle).toEqual({
       stateTtlSeconds: 600,
+      claimTtlSeconds: 300,
       refreshWindowSeconds: 300,
       refreshIntervalSeconds: 30,
       refreshConcurrency: 10,
