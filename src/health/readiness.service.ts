@@ -36,16 +36,40 @@ function within<T>(promise: Promise<T>, fallback: T): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** Postgres, Redis and the secret store, checked in parallel with a timeout each. Never throws. */
+/** A report is reused this long: a probe flood costs one check a second, not one per request. */
+const CACHE_MS = 1_000;
+
+/**
+ * Postgres, Redis and the secret store, checked in parallel with a timeout each. Never throws.
+ * One check at a time (callers while it runs share it), its answer cached about a second. The
+ * report says which dependency is down in the broker's own words (`query failed`, a secret store
+ * reason such as `sealed`), never an upstream error text.
+ */
 @Injectable()
 export class ReadinessService {
+  private cached: { report: ReadinessReport; at: number } | undefined;
+  private running: Promise<ReadinessReport> | undefined;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly redis: RedisService,
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
   ) {}
 
-  async check(): Promise<ReadinessReport> {
+  check(now = Date.now()): Promise<ReadinessReport> {
+    if (this.cached && now - this.cached.at < CACHE_MS) return Promise.resolve(this.cached.report);
+    this.running ??= this.checkNow()
+      .then((report) => {
+        this.cached = { report, at: Date.now() };
+        return report;
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
+    return this.running;
+  }
+
+  private async checkNow(): Promise<ReadinessReport> {
     const [postgres, redis, store] = await Promise.all([
       within(
         this.dataSource
@@ -61,7 +85,7 @@ export class ReadinessService {
       checkSecretStore(this.secrets, CHECK_TIMEOUT_MS).then((h) =>
         h.ok
           ? { ok: true, kind: h.kind }
-          : { ok: false, kind: h.kind, reason: h.reason, detail: h.detail },
+          : { ok: false, kind: h.kind, reason: h.reason, detail: 'not ready' },
       ),
     ]);
     const ok = postgres.ok && redis.ok && store.ok;

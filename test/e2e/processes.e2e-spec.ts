@@ -132,7 +132,11 @@ describe('processes (e2e)', () => {
   });
 
   it('reports Vault sealed or down as not ready (503), keeps serving, and recovers', async () => {
+    // /health/ready answers from a report cached about a second: wait it out after each change.
+    const pastCache = () => new Promise((r) => setTimeout(r, 1_100));
+    await pastCache();
     broker.vault.seal();
+    await pastCache();
     const sealed = await broker.request('/health/ready');
     expect(sealed.status).toBe(503);
     expect(sealed.body).toMatchObject({
@@ -140,8 +144,10 @@ describe('processes (e2e)', () => {
       checks: { secret_store: { ok: false, reason: 'sealed' } },
     });
     broker.vault.unseal();
+    await pastCache();
     expect((await broker.request('/health/ready')).status).toBe(200);
     await broker.vault.stop();
+    await pastCache();
     const down = await broker.request('/health/ready');
     expect(down.status).toBe(503);
     expect(down.body).toMatchObject({
@@ -149,6 +155,7 @@ describe('processes (e2e)', () => {
     });
     expect((await broker.request('/health/live')).status).toBe(200);
     await broker.vault.start();
+    await pastCache();
     expect((await broker.request('/health/ready')).status).toBe(200);
   });
 
