@@ -4,7 +4,7 @@ import { type Caller, actingUserId, callerActor } from '../auth/caller';
 import { BrokerError } from '../common/error-codes';
 import { type ConnectionEntity } from '../database/entities';
 import { ConnectionsRepository } from '../database/repositories/connections.repository';
-import { ProviderError } from '../providers/provider';
+import { providerFailureReason } from '../providers/provider';
 import { ProviderRegistry } from '../providers/provider-registry';
 import {
   SECRET_STORE,
@@ -96,12 +96,7 @@ export class ConnectionsService {
           .get(connection.provider)
           .revoke(connection, secret.reveal(), setupSecret?.reveal() ?? null);
       } catch (err) {
-        const reason =
-          err instanceof ProviderError
-            ? err.reason
-            : err instanceof BrokerError
-              ? err.code
-              : 'unexpected';
+        const reason = providerFailureReason(err);
         this.logger.warn(
           { connectionId: connection.id, provider: connection.provider, reason },
           'upstream revoke failed; deleting locally anyway',

@@ -8,7 +8,7 @@ import { ConnectionEntity, type PendingClaimEntity } from '../database/entities'
 import { type ActorType, type Provider } from '../database/enums';
 import { PendingClaimsRepository } from '../database/repositories/pending-claims.repository';
 import { SetupQueue } from '../jobs/setup-queue';
-import { ProviderError } from '../providers/provider';
+import { providerFailureReason } from '../providers/provider';
 import { ProviderRegistry } from '../providers/provider-registry';
 import {
   SECRET_STORE,
@@ -259,12 +259,7 @@ export class PendingClaims {
     try {
       await this.providers.get(provider).revoke(connection, secret, null);
     } catch (err) {
-      const reason =
-        err instanceof ProviderError
-          ? err.reason
-          : err instanceof BrokerError
-            ? err.code
-            : 'unexpected';
+      const reason = providerFailureReason(err);
       this.logger.warn({ provider, reason, when }, 'could not revoke an unclaimed grant');
     }
   }

@@ -1,3 +1,4 @@
+import { BrokerError } from '../common/error-codes';
 import { type ConnectionEntity } from '../database/entities';
 import { type Provider } from '../database/enums';
 import { type SecretData } from '../secrets/secret-store';
@@ -82,3 +83,10 @@ export const DRIVER_TOKENS: Record<Provider, symbol> = {
   tailscale: Symbol('TAILSCALE_DRIVER'),
   ovh: Symbol('OVH_DRIVER'),
 };
+
+/** The short machine word for a failed provider call, for logs and audit rows (never a secret). */
+export function providerFailureReason(err: unknown): string {
+  if (err instanceof ProviderError) return err.reason;
+  if (err instanceof BrokerError) return err.code;
+  return 'unexpected';
+}

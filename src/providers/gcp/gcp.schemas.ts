@@ -1,17 +1,13 @@
 import { z } from 'zod';
 import { requestSchema } from '../../openapi/contract';
+import { redirectToField } from '../oauth/oauth-routes';
 
 /** POST /gcp/login. No body at all is the same as `{}`. */
 export const gcpLoginBody = requestSchema(
   'GcpLoginRequest',
   z
     .object({
-      redirect_to: z
-        .string()
-        .min(1)
-        .max(2048)
-        .optional()
-        .describe("Where the callback sends the browser; on FRONTEND_URL's or PUBLIC_URL's origin"),
+      redirect_to: redirectToField,
     })
     .strict()
     .prefault({}),

@@ -19,6 +19,14 @@ import { LoginRateLimit } from '../../auth/login-rate-limit';
 import { ZodResponse, dateTimeString, responseSchema } from '../../openapi/contract';
 import { problemResponses } from '../../openapi/schemas';
 
+/** `redirect_to` of a login body: where the callback sends the browser (checked by the state). */
+export const redirectToField = z
+  .string()
+  .min(1)
+  .max(2048)
+  .optional()
+  .describe("Where the callback sends the browser; on FRONTEND_URL's or PUBLIC_URL's origin");
+
 export const loginUrlView = responseSchema(
   'LoginUrl',
   z.object({

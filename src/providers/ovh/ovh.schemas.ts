@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OVH_REGIONS, type OvhRegion } from '../../config/config';
 import { requestSchema } from '../../openapi/contract';
+import { redirectToField } from '../oauth/oauth-routes';
 
 /** POST /ovh/login. */
 export const ovhLoginBody = requestSchema(
@@ -8,12 +9,7 @@ export const ovhLoginBody = requestSchema(
   z
     .object({
       region: z.enum(OVH_REGIONS as [OvhRegion, ...OvhRegion[]]),
-      redirect_to: z
-        .string()
-        .min(1)
-        .max(2048)
-        .optional()
-        .describe("Where the callback sends the browser; on FRONTEND_URL's or PUBLIC_URL's origin"),
+      redirect_to: redirectToField,
     })
     .strict(),
 );
