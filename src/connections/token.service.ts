@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Clock, SYSTEM_CLOCK } from '../common/clock';
 import { type Caller, actingUserId, callerActor } from '../auth/caller';
 import { BrokerError } from '../common/error-codes';
 import { APP_CONFIG, type AppConfig } from '../config/config';
@@ -60,6 +61,7 @@ export class TokenService {
     private readonly rowCache: ConnectionRowCache,
     private readonly metrics: LifecycleMetrics,
     private readonly readAudit: TokenReadAudit,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.windowSeconds = config.lifecycle.refreshWindowSeconds;
   }
@@ -77,7 +79,7 @@ export class TokenService {
           connectionId: connection.id,
           provider: connection.provider,
           requestId,
-          at: new Date(),
+          at: this.clock.date(),
         });
       }
       return view;
@@ -100,7 +102,7 @@ export class TokenService {
     // Taken before the query: a change (a DELETE, a refresh) meanwhile keeps this row uncached.
     const ticket = this.rowCache.ticket(id);
     const row = await this.connections.findOwned(caller, id);
-    this.rowCache.set(row, Date.now(), ticket);
+    this.rowCache.set(row, this.clock.now(), ticket);
     return row;
   }
 
@@ -112,14 +114,15 @@ export class TokenService {
   ): Promise<{ connection: ConnectionEntity; refreshed?: 'refreshed' | 'stale_served' }> {
     switch (row.status) {
       case 'revoked':
-        throw refreshProblem({ kind: 'gone' }, Date.now());
+        throw refreshProblem({ kind: 'gone' }, this.clock.now());
       case 'needs_reauth':
         throw needsReauthProblem();
       case 'active':
       case 'refresh_failing':
         break;
     }
-    if (!isInWindow(row.expiresAt, this.windowSeconds, Date.now())) return { connection: row };
+    if (!isInWindow(row.expiresAt, this.windowSeconds, this.clock.now()))
+      return { connection: row };
     const outcome = await this.refresher.refresh(row.id, {
       trigger: 'read',
       force: false,
@@ -132,19 +135,19 @@ export class TokenService {
       case 'fresh':
         return { connection: outcome.connection };
       case 'backoff':
-        if (isServable(outcome.connection.expiresAt, Date.now())) {
+        if (isServable(outcome.connection.expiresAt, this.clock.now())) {
           return { connection: outcome.connection, refreshed: 'stale_served' };
         }
-        throw refreshProblem(outcome, Date.now());
+        throw refreshProblem(outcome, this.clock.now());
       case 'failing':
         // A transient failure does not take away a token that still works.
-        if (isServable(row.expiresAt, Date.now())) {
+        if (isServable(row.expiresAt, this.clock.now())) {
           return { connection: row, refreshed: 'stale_served' };
         }
-        throw refreshProblem(outcome, Date.now());
+        throw refreshProblem(outcome, this.clock.now());
       case 'needs_reauth':
       case 'gone':
-        throw refreshProblem(outcome, Date.now());
+        throw refreshProblem(outcome, this.clock.now());
     }
   }
 

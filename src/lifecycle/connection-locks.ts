@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { Clock, SYSTEM_CLOCK } from '../common/clock';
 import { BrokerError } from '../common/error-codes';
 import { LockService } from './redis-lock';
 
@@ -14,11 +15,14 @@ const WAIT_MS = 35_000;
  */
 @Injectable()
 export class ConnectionLocks {
-  constructor(private readonly locks: LockService) {}
+  constructor(
+    private readonly locks: LockService,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
+  ) {}
 
   async exclusive<T>(connectionId: string, work: () => Promise<T>): Promise<T> {
     const key = `lock:connection:${connectionId}`;
-    const deadline = Date.now() + WAIT_MS;
+    const deadline = this.clock.now() + WAIT_MS;
     for (;;) {
       const lock = await this.locks.acquireRenewed(key, LOCK_TTL_MS);
       if (lock) {
@@ -28,7 +32,7 @@ export class ConnectionLocks {
           await lock.release().catch(() => false);
         }
       }
-      if (Date.now() >= deadline || !(await this.locks.waitUntilFree(key, deadline))) {
+      if (this.clock.now() >= deadline || !(await this.locks.waitUntilFree(key, deadline))) {
         throw new BrokerError('conflict', 'The connection is being changed; try again');
       }
     }

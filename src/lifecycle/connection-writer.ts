@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Clock, SYSTEM_CLOCK } from '../common/clock';
 import { AuditService } from '../audit/audit.service';
 import { ConnectionChanges } from './connection-changes';
 import { ConnectionLocks } from './connection-locks';
@@ -56,6 +57,7 @@ export class ConnectionWriter {
     private readonly audit: AuditService,
     private readonly changes: ConnectionChanges,
     private readonly locks: ConnectionLocks,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {}
 
   async connect(input: ConnectInput): Promise<{ connection: ConnectionEntity; created: boolean }> {
@@ -98,10 +100,10 @@ export class ConnectionWriter {
       setupStatus: input.setupStatus,
       scopes: input.scopes,
       expiresAt: input.expiresAt,
-      lastRefreshedAt: new Date(),
+      lastRefreshedAt: this.clock.date(),
       refreshFailures: 0,
       lastErrorCode: null,
-      nextAttemptAt: new Date(),
+      nextAttemptAt: this.clock.date(),
       metadata: input.metadata,
       vaultPath: ref.path,
       vaultVersion: ref.version,
@@ -133,7 +135,7 @@ export class ConnectionWriter {
     // reconnect after a disconnect gets a fresh path.
     const path =
       existing.status === 'revoked'
-        ? `${secretPathFor(existing.id)}/${Date.now().toString(36)}`
+        ? `${secretPathFor(existing.id)}/${this.clock.now().toString(36)}`
         : existing.vaultPath;
     // The user's new grant wins over whatever a refresh wrote meanwhile, so CAS on the version
     // the store holds now rather than the one Postgres last saw.
@@ -151,10 +153,10 @@ export class ConnectionWriter {
       displayName: input.displayName ?? existing.displayName,
       scopes: input.scopes,
       expiresAt: input.expiresAt,
-      lastRefreshedAt: new Date(),
+      lastRefreshedAt: this.clock.date(),
       refreshFailures: 0,
       lastErrorCode: null,
-      nextAttemptAt: new Date(),
+      nextAttemptAt: this.clock.date(),
       metadata: { ...existing.metadata, ...input.metadata },
       vaultPath: ref.path,
       vaultVersion: ref.version,

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConnectionStoreModule } from './connection-store.module';
-import { ConnectionLifecycleRepository } from '../database/repositories/connection-lifecycle.repository';
+import { RefreshStateRepository } from '../database/repositories/refresh-state.repository';
 import { LifecycleGauges } from './lifecycle-gauges';
 import { LifecycleMetrics } from './lifecycle-metrics';
 import { RefreshAuditLog } from './refresh/refresh-audit-log';
@@ -12,7 +12,7 @@ import { TokenCache } from './token-cache';
 @Module({
   imports: [ConnectionStoreModule],
   providers: [
-    ConnectionLifecycleRepository,
+    RefreshStateRepository,
     LifecycleMetrics,
     LifecycleGauges,
     RefreshService,
@@ -22,7 +22,7 @@ import { TokenCache } from './token-cache';
   ],
   exports: [
     ConnectionStoreModule,
-    ConnectionLifecycleRepository,
+    RefreshStateRepository,
     LifecycleMetrics,
     RefreshService,
     TokenCache,

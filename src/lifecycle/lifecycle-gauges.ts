@@ -4,7 +4,7 @@ import { type Queue } from 'bullmq';
 import { Gauge } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { CONNECTION_STATUSES } from '../database/enums';
-import { ConnectionLifecycleRepository } from '../database/repositories/connection-lifecycle.repository';
+import { RefreshStateRepository } from '../database/repositories/refresh-state.repository';
 import { QUEUES, type QueueName } from '../jobs/queues';
 import { MetricsService } from '../metrics/metrics.service';
 
@@ -23,7 +23,7 @@ export class LifecycleGauges {
   constructor(
     metrics: MetricsService,
     @Inject(APP_CONFIG) config: AppConfig,
-    connections: ConnectionLifecycleRepository,
+    connections: RefreshStateRepository,
     @InjectQueue(QUEUES.setup) setup: Queue,
     @InjectQueue(QUEUES.refresh) refresh: Queue,
   ) {

@@ -10,10 +10,10 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { type Queue } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import {
-  ConnectionLifecycleRepository,
+  RefreshStateRepository,
   type DueConnection,
   type DueCursor,
-} from '../../database/repositories/connection-lifecycle.repository';
+} from '../../database/repositories/refresh-state.repository';
 import { QUEUES, REFRESH_JOB_OPTIONS, type PayloadOf, refreshJobId } from '../../jobs/queues';
 import { LifecycleMetrics } from '../lifecycle-metrics';
 import { type HeldLock, LockService, newOwnerToken } from '../redis-lock';
@@ -53,7 +53,7 @@ export class RefreshScheduler implements OnApplicationBootstrap, OnApplicationSh
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
-    private readonly connections: ConnectionLifecycleRepository,
+    private readonly connections: RefreshStateRepository,
     @InjectQueue(QUEUES.refresh) private readonly queue: RefreshQueue,
     private readonly locks: LockService,
     private readonly metrics: LifecycleMetrics,

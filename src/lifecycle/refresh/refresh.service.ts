@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Clock, SYSTEM_CLOCK } from '../../common/clock';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { type ConnectionEntity } from '../../database/entities';
-import { ConnectionLifecycleRepository } from '../../database/repositories/connection-lifecycle.repository';
+import { RefreshStateRepository } from '../../database/repositories/refresh-state.repository';
 import { type ProviderFailure, ProviderError, type TokenGrant } from '../../providers/provider';
 import { ProviderRegistry } from '../../providers/provider-registry';
 import {
@@ -51,7 +51,7 @@ export class RefreshService {
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
-    private readonly connections: ConnectionLifecycleRepository,
+    private readonly connections: RefreshStateRepository,
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
     private readonly providers: ProviderRegistry,
     private readonly locks: LockService,
@@ -88,7 +88,7 @@ export class RefreshService {
         attempt: (lock, releaseSlot) =>
           this.attempt(connectionId, request, requestedAt, lock, releaseSlot),
         settledByHolder: async () => {
-          const row = await this.connections.findById(connectionId);
+          const row = await this.connections.findForRefresh(connectionId);
           return this.settledBy(row, request, requestedAt);
         },
         onWaited: (result, seconds) => this.report.lockWaited(result, seconds),
@@ -126,7 +126,7 @@ export class RefreshService {
     lock: HeldLock,
     releaseSlot: () => void,
   ): Promise<RefreshOutcome> {
-    const row = await this.connections.findById(connectionId);
+    const row = await this.connections.findForRefresh(connectionId);
     const settled = this.settledBy(row, request, requestedAt);
     if (settled || !row) return settled ?? { kind: 'gone' };
 
@@ -180,7 +180,7 @@ export class RefreshService {
         // Someone wrote a newer version while we were upstream (a reconnect, or a holder whose
         // lock had expired). Theirs wins; ours is dropped unseen.
         report.finish('cas_conflict', 'cas_mismatch');
-        const current = await this.connections.findById(row.id);
+        const current = await this.connections.findForRefresh(row.id);
         const settledNow = this.settledBy(current, request, requestedAt);
         if (settledNow?.kind === 'fresh' || settledNow?.kind === 'gone') return settledNow;
         return {
@@ -208,7 +208,7 @@ export class RefreshService {
     this.report.succeeded(row, request, ref.version);
     if (!recorded) {
       // A newer version reached Postgres first (or the connection was revoked): report that.
-      const current = await this.connections.findById(row.id);
+      const current = await this.connections.findForRefresh(row.id);
       if (!current || current.status === 'revoked') return { kind: 'gone' };
       return { kind: 'fresh', connection: current };
     }

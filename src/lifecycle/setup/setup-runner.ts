@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Clock, SYSTEM_CLOCK } from '../../common/clock';
 import { AuditService } from '../../audit/audit.service';
 import { type ConnectionEntity, type SetupRunEntity } from '../../database/entities';
 import { type SetupStatus } from '../../database/enums';
@@ -46,6 +47,7 @@ export class SetupRunner {
     private readonly connections: ConnectionsRepository,
     @Inject(ACCESS_TOKEN_SOURCE) private readonly tokens: AccessTokenSource,
     private readonly audit: AuditService,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {}
 
   /** Fails the worker's start when a provider's setup steps drifted from its definition's names. */
@@ -246,7 +248,7 @@ export class SetupRunner {
       steps: run.steps,
       currentStep: status === 'needs_selection' ? run.currentStep : null,
       progress: status === 'succeeded' || status === 'partial' ? 100 : run.progress,
-      finishedAt: status === 'needs_selection' ? null : new Date(),
+      finishedAt: status === 'needs_selection' ? null : this.clock.date(),
     });
     await this.audit.record({
       actorType: 'system',

@@ -5,7 +5,9 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
   type OnModuleInit,
+  Optional,
 } from '@nestjs/common';
+import { Clock, SYSTEM_CLOCK } from '../../common/clock';
 import { getSharedConfigToken } from '@nestjs/bullmq';
 import { DelayedError, type Job, type QueueOptions, UnrecoverableError, Worker } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
@@ -33,6 +35,7 @@ export class SetupProcessor implements OnModuleInit, OnApplicationBootstrap, OnA
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly runner: SetupRunner,
     private readonly locks: LockService,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {}
 
   onModuleInit(): void {
@@ -81,7 +84,7 @@ export class SetupProcessor implements OnModuleInit, OnApplicationBootstrap, OnA
     if (!held) {
       // Another worker is advancing this connection's run: come back once it is likely done,
       // without spending an attempt.
-      await job.moveToDelayed(Date.now() + this.config.setupJobs.lockMs, token);
+      await job.moveToDelayed(this.clock.now() + this.config.setupJobs.lockMs, token);
       throw new DelayedError();
     }
     try {

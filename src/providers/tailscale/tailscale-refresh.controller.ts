@@ -5,7 +5,7 @@ import { type Caller, actingUserId } from '../../auth/caller';
 import { CurrentCaller } from '../../auth/decorators';
 import { BrokerError } from '../../common/error-codes';
 import { ConnectionsService } from '../../connections/connections.service';
-import { ConnectionLifecycleRepository } from '../../database/repositories/connection-lifecycle.repository';
+import { RefreshStateRepository } from '../../database/repositories/refresh-state.repository';
 import { ZodBody, ZodResponse } from '../../openapi/contract';
 import { problemResponses } from '../../openapi/schemas';
 import { ProviderRegistry } from '../provider-registry';
@@ -23,7 +23,7 @@ import { ManualRefresh } from '../../connections/manual-refresh';
 export class TailscaleRefreshController {
   constructor(
     private readonly connections: ConnectionsService,
-    private readonly lifecycle: ConnectionLifecycleRepository,
+    private readonly lifecycle: RefreshStateRepository,
     private readonly providers: ProviderRegistry,
     private readonly manual: ManualRefresh,
   ) {}

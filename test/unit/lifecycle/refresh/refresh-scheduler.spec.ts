@@ -2,10 +2,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import {
-  type ConnectionLifecycleRepository,
+  type RefreshStateRepository,
   type DueConnection,
   type DueQuery,
-} from '../../../../src/database/repositories/connection-lifecycle.repository';
+} from '../../../../src/database/repositories/refresh-state.repository';
 import { LifecycleMetrics } from '../../../../src/lifecycle/lifecycle-metrics';
 import { RedisLock } from '../../../../src/lifecycle/redis-lock';
 import {
@@ -73,7 +73,7 @@ describe('RefreshScheduler', () => {
     };
     return new RefreshScheduler(
       config,
-      rows as unknown as ConnectionLifecycleRepository,
+      rows as unknown as RefreshStateRepository,
       queue,
       new RedisLock(redis),
       new LifecycleMetrics(new MetricsService()),

@@ -4,10 +4,10 @@ import { type AuditInput, type AuditService } from '../../../../src/audit/audit.
 import { type ConnectionChanges } from '../../../../src/lifecycle/connection-changes';
 import { ConnectionEntity } from '../../../../src/database/entities';
 import {
-  type ConnectionLifecycleRepository,
+  type RefreshStateRepository,
   type RefreshFailure,
   type RefreshSuccess,
-} from '../../../../src/database/repositories/connection-lifecycle.repository';
+} from '../../../../src/database/repositories/refresh-state.repository';
 import { LifecycleMetrics } from '../../../../src/lifecycle/lifecycle-metrics';
 import { RedisLock } from '../../../../src/lifecycle/redis-lock';
 import { type RefreshOutcome } from '../../../../src/lifecycle/refresh/refresh-outcome';
@@ -30,7 +30,7 @@ const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** The repository's guarded writes, in memory. */
 class MemoryConnections {
   readonly rows = new Map<string, ConnectionEntity>();
-  findById = async (id: string) => {
+  findForRefresh = async (id: string) => {
     const row = this.rows.get(id);
     return row ? Object.assign(new ConnectionEntity(), structuredClone(row)) : null;
   };
@@ -117,7 +117,7 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
   function service(cfg = config): RefreshService {
     return new RefreshService(
       cfg,
-      connections as unknown as ConnectionLifecycleRepository,
+      connections as unknown as RefreshStateRepository,
       secrets,
       { get: () => driver } as unknown as ProviderRegistry,
       new RedisLock(redis),

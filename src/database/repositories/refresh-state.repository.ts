@@ -42,12 +42,13 @@ export interface RefreshFailure {
 }
 
 /**
- * The SQL of the token lifecycle: the scheduler's due query and the guarded writes of a refresh.
+ * The refresh engine's view of `connections` (ConnectionsRepository is the API's: ownership,
+ * pages, connect): the scheduler's due query, the row a refresh works on, and its guarded writes.
  * Every write is conditional on the secret version it is based on, so an older result never
  * lands on top of a newer one.
  */
 @Injectable()
-export class ConnectionLifecycleRepository {
+export class RefreshStateRepository {
   constructor(
     @InjectRepository(ConnectionEntity) private readonly rows: Repository<ConnectionEntity>,
   ) {}
@@ -124,7 +125,8 @@ export class ConnectionLifecycleRepository {
     return rows[0]?.soonest ?? null;
   }
 
-  async findById(id: string): Promise<ConnectionEntity | null> {
+  /** The row a refresh works on (read under the connection's lock, and after another holder). */
+  async findForRefresh(id: string): Promise<ConnectionEntity | null> {
     const rows = await this.rows.query<ConnectionRow[]>(
       `SELECT ${ROW_COLUMNS} FROM connections WHERE id = $1`,
       [id],
