@@ -6,16 +6,32 @@ export const ROOT = join(__dirname, '..', '..');
 /** The build the e2e tests run; CBK_DIST_DIR lets parallel work build elsewhere (e.g. dist-gcp). */
 export const DIST = join(ROOT, process.env.CBK_DIST_DIR ?? 'dist');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports for the processes a test starts, from a range of this jest worker's own, below the
+ * kernel's ephemeral range (32768+). Asking the kernel for a free port (listen on 0, close) let two
+ * test files running at once be handed the same port: one api then failed to bind while its
+ * harness, polling /health/live, was answered by the other file's api and tested the wrong broker.
+ */
+const WORKER_INDEX = (Number(process.env.JEST_WORKER_ID ?? '1') - 1) % 12;
+const RANGE_START = 20_000 + WORKER_INDEX * 1_000;
+const RANGE_SIZE = 1_000;
+let nextPort = RANGE_START + Math.floor(Math.random() * RANGE_SIZE);
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < RANGE_SIZE; tries++) {
+    const port = nextPort;
+    nextPort = RANGE_START + ((nextPort - RANGE_START + 1) % RANGE_SIZE);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port in ${RANGE_START}-${RANGE_START + RANGE_SIZE - 1}`);
 }
 
 export interface RunningProcess {
