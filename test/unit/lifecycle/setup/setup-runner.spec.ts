@@ -94,6 +94,7 @@ function harness(steps: SetupStep[]) {
   );
   return {
     runner,
+    connection,
     get run() {
       return run as SetupRunEntity;
     },
@@ -206,6 +207,44 @@ describe('SetupRunner', () => {
     expect(h.statuses.at(-1)).toBe('failed');
     release();
     await running;
+  });
+
+  it('stops between steps when the connection was disconnected, and a step that finds it so ends the run too', async () => {
+    const h = harness(
+      GCP_STEPS.map((n) =>
+        n === 'enable_apis'
+          ? step(n, async () => {
+              h.connection.status = 'revoked'; // a DELETE lands while this step runs
+              return { status: 'succeeded' };
+            })
+          : step(n),
+      ),
+    );
+    const outcome = await h.runner.run('c1', { lastAttempt: false });
+    expect(outcome).toEqual({ kind: 'skipped', reason: 'connection was revoked during setup' });
+    expect(h.run.steps.map((s) => s.status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'pending',
+      'pending',
+      'pending',
+    ]);
+
+    const cancelling = harness(
+      GCP_STEPS.map((n) =>
+        n === 'list_projects'
+          ? step(n, async (ctx) => {
+              cancelling.connection.status = 'revoked';
+              await ctx.assertConnected();
+              return { status: 'succeeded' };
+            })
+          : step(n),
+      ),
+    );
+    expect(await cancelling.runner.run('c1', { lastAttempt: false })).toEqual({
+      kind: 'skipped',
+      reason: 'connection was revoked during setup',
+    });
   });
 
   it("refuses to start when a provider's steps drifted from its definition", () => {

@@ -1,5 +1,5 @@
 import { type ConnectionEntity } from '../../../../../src/database/entities';
-import { type SetupContext } from '../../../../../src/providers/setup-step';
+import { SetupCancelled, type SetupContext } from '../../../../../src/providers/setup-step';
 import {
   type TailscaleAcl,
   TailscaleApiError,
@@ -107,6 +107,39 @@ describe('Tailscale setup steps', () => {
       new AclTagOwnerStep(client, clock, store, config).run(context({})),
     ).rejects.toMatchObject({ code: 'tailscale_acl_no_etag', retryable: false });
     expect(client.setAcl).not.toHaveBeenCalled();
+  });
+
+  it('deletes the auth key it just made and writes nothing when the connection was disconnected meanwhile', async () => {
+    const deleted: string[] = [];
+    const client = {
+      keyUsable: async () => false,
+      createAuthKey: async () => ({ id: 'k-made-during-delete', key: 'tskey-auth-x', expires: '' }),
+      deleteKey: async (_t: string, _n: string, id: string) => void deleted.push(id),
+    } as unknown as TailscaleClient;
+    const ctx = {
+      ...context({}),
+      // The DELETE lands between the key's creation and its write to the secret store.
+      assertConnected: async () => {
+        throw new SetupCancelled();
+      },
+    };
+    await expect(new AuthKeyStep(client, store, config).run(ctx)).rejects.toBeInstanceOf(
+      SetupCancelled,
+    );
+    expect(deleted).toEqual(['k-made-during-delete']);
+    expect(await store.read(tailscaleSetupSecretPath('c1'))).toBeNull();
+  });
+
+  it('destroys what it wrote when the disconnect came during the write (checked again after it)', async () => {
+    let checks = 0;
+    const ctx = {
+      ...context({}),
+      assertConnected: async () => {
+        if (++checks > 1) throw new SetupCancelled(); // connected before, revoked after
+      },
+    };
+    await expect(new SshKeyStep(store).run(ctx)).rejects.toBeInstanceOf(SetupCancelled);
+    expect(await store.read(tailscaleSetupSecretPath('c1'))).toBeNull();
   });
 
   it('keeps a reusable, preauthorized, tagged 90-day key in the setup path, and reuses a valid one', async () => {
