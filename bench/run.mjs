@@ -450,11 +450,11 @@ async function schedulerQueryBench(ctx) {
     [due, total],
   );
   await ctx.pg.query('ANALYZE connections');
-  const { ConnectionLifecycleRepository } = require(
-    join(DIST, 'src/database/repositories/connection-lifecycle.repository.js'),
+  const { RefreshStateRepository } = require(
+    join(DIST, 'src/database/repositories/refresh-state.repository.js'),
   );
   const { ConnectionEntity } = require(join(DIST, 'src/database/entities/index.js'));
-  const repo = new ConnectionLifecycleRepository(ctx.ds.getRepository(ConnectionEntity));
+  const repo = new RefreshStateRepository(ctx.ds.getRepository(ConnectionEntity));
   const window = 300;
   const query = () => ({
     expiresBefore: new Date(Date.now() + window * 1000),
