@@ -9,7 +9,13 @@ import { configureHttpServer } from './http/http-server';
 import { fastifyServerOptions } from './http/fastify-options';
 import { registerSecurityHeaders } from './http/security-headers';
 import { createLogger } from './common/logger';
-import { type AppConfig, ConfigError, describeProviders, loadConfig } from './config/config';
+import {
+  type AppConfig,
+  ConfigError,
+  describeLogin,
+  describeProviders,
+  loadConfig,
+} from './config/config';
 import { runMigrations } from './database/migrations';
 import { mountOpenApi } from './openapi/document';
 
@@ -47,6 +53,7 @@ async function main(): Promise<void> {
   const app = await createApi(config);
   const log = app.get(Logger);
   for (const line of describeProviders(config)) log.log(line, 'Providers');
+  for (const line of describeLogin(config)) log.log(line, 'SignIn');
   if (config.database.migrationsRun) {
     const applied = await runMigrations(app.get(DataSource));
     log.log(

@@ -1,9 +1,28 @@
 import { BrokerError } from '../common/error-codes';
+import { type LoginProviderKind } from '../config/config';
 import { type ApiKeyScope } from '../database/enums';
+
+/** The person behind a broker session (SPEC §9), as the identity provider described them. */
+export interface SessionIdentity {
+  /** `github:<numeric id>`, `entra:<tid>:<oid>` or `oidc:<sub>`: the session's user id. */
+  id: string;
+  provider: LoginProviderKind;
+  email: string | null;
+  /** Whether the identity provider vouched for `email` (only verified emails match domains). */
+  emailVerified: boolean;
+  name: string | null;
+  /** GitHub login, Entra `preferred_username`, OIDC `preferred_username`. */
+  username: string | null;
+}
 
 /** Who is calling. Set on the request by the global auth guard; read with `@CurrentCaller()`. */
 export type Caller =
-  | { kind: 'user'; userId: string }
+  | {
+      kind: 'user';
+      userId: string;
+      /** Set when the caller came with the session cookie rather than a bearer token. */
+      session?: SessionIdentity;
+    }
   | {
       kind: 'api_key';
       keyId: string;

@@ -7,6 +7,7 @@ export const IS_PUBLIC_KEY = 'auth:public';
 export const REQUIRED_SCOPES_KEY = 'auth:scopes';
 export const ADMIN_ONLY_KEY = 'auth:admin-only';
 export const ACTS_FOR_USER_KEY = 'auth:acts-for-user';
+export const OPTIONAL_CALLER_KEY = 'auth:optional-caller';
 
 /** Every metadata key the auth guard reads, for tests that enumerate routes with `Reflector`. */
 export const AUTH_METADATA_KEYS = {
@@ -14,12 +15,21 @@ export const AUTH_METADATA_KEYS = {
   requiredScopes: REQUIRED_SCOPES_KEY,
   adminOnly: ADMIN_ONLY_KEY,
   actsForUser: ACTS_FOR_USER_KEY,
+  optionalCaller: OPTIONAL_CALLER_KEY,
 } as const;
 
 export const ON_BEHALF_OF_HEADER = 'x-on-behalf-of';
 
 /** The route needs no caller (health, metrics, provider callbacks). */
 export const Public = (): MethodDecorator & ClassDecorator => SetMetadata(IS_PUBLIC_KEY, true);
+
+/**
+ * The route answers anyone, and learns who is calling when it can: a valid session cookie or
+ * bearer token puts the caller on the request (`@MaybeCaller()`), a missing or bad one is no error.
+ * For the provider callbacks (a session there claims the consent at once) and the connect page.
+ */
+export const OptionalCaller = (): MethodDecorator & ClassDecorator =>
+  SetMetadata(OPTIONAL_CALLER_KEY, true);
 
 /**
  * The API-key scopes the route needs, all of them, instead of the default by HTTP method
@@ -42,3 +52,9 @@ export const CurrentCaller = createParamDecorator((_: unknown, ctx: ExecutionCon
   if (caller === undefined) throw new Error('@CurrentCaller() used on a route without a caller');
   return caller;
 });
+
+/** The caller on an `@OptionalCaller()` route, or undefined when nobody (valid) is calling. */
+export const MaybeCaller = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): Caller | undefined =>
+    ctx.switchToHttp().getRequest<AuthenticatedRequest>().caller,
+);

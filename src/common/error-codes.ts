@@ -12,6 +12,11 @@ export const ERROR_CODES = {
   unsupported_media_type: { status: 415, title: 'The request body must be JSON' },
   unauthenticated: { status: 401, title: 'Authentication is required' },
   forbidden: { status: 403, title: 'The caller may not do this' },
+  csrf_rejected: {
+    status: 403,
+    title: "A request made with the session cookie must come from the broker's own pages",
+  },
+  login_not_allowed: { status: 403, title: 'This identity is not allowed to sign in' },
   not_found: { status: 404, title: 'Not found' },
   method_not_allowed: { status: 405, title: 'Method not allowed' },
   claim_not_found: {
@@ -19,6 +24,7 @@ export const ERROR_CODES = {
     title: 'No such claim, or it was used, has expired or belongs to another user',
   },
   provider_disabled: { status: 404, title: 'This provider is not enabled on this broker' },
+  login_disabled: { status: 404, title: 'Sign-in is not enabled on this broker' },
   conflict: { status: 409, title: 'The request conflicts with the current state' },
   needs_reauth: { status: 409, title: 'The connection must be re-authorised by its owner' },
   rate_limited: { status: 429, title: 'Too many requests' },

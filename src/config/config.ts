@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { type z } from 'zod';
 import { isMissing, safeIssueMessage } from '../common/zod-issues';
-import { SECRET_VARIABLES, crossFieldProblems, envSchema, type Env } from './env.schema';
+import {
+  type LOGIN_PROVIDER_KINDS,
+  SECRET_VARIABLES,
+  crossFieldProblems,
+  envSchema,
+  type Env,
+} from './env.schema';
 
 export type SecretStoreKind = 'vault' | 'local';
 export type OvhRegion = 'eu' | 'ca' | 'us';
@@ -10,6 +16,31 @@ export const OVH_REGIONS: readonly OvhRegion[] = ['eu', 'ca', 'us'];
 export interface OAuthClientConfig {
   clientId: string;
   clientSecret: string;
+}
+
+export type LoginProviderKind = (typeof LOGIN_PROVIDER_KINDS)[number];
+
+/** One identity provider people sign in with (SPEC §9). */
+export type LoginProviderConfig =
+  | ({ kind: 'github'; url: string; apiUrl: string } & OAuthClientConfig)
+  | ({ kind: 'entra'; authority: string; tenantId: string } & OAuthClientConfig)
+  | ({ kind: 'oidc'; issuer: string; scopes: string[] } & OAuthClientConfig);
+
+export interface LoginConfig {
+  enabled: boolean;
+  /** In the order of LOGIN_PROVIDERS. */
+  providers: LoginProviderConfig[];
+  /** Lower-cased emails and logins. */
+  allowedUsers: string[];
+  /** Lower-cased domains, matched against verified emails only. */
+  allowedDomains: string[];
+  allowAny: boolean;
+  /** Lower-cased emails and logins. */
+  adminUsers: string[];
+  sessionIdleSeconds: number;
+  sessionTtlSeconds: number;
+  /** Secure `__Host-` cookie unless PUBLIC_URL is plain http (development). */
+  secureCookie: boolean;
 }
 
 /** The typed, nested view of the environment that the rest of the code receives. */
@@ -49,6 +80,7 @@ export interface AppConfig {
     admin?: { user: string; passwordHash: string };
   };
   metricsToken?: string;
+  login: LoginConfig;
   lifecycle: {
     stateTtlSeconds: number;
     /** How long a consent waits for its user's claim (SPEC §5) before it is revoked. */
@@ -181,7 +213,7 @@ function toAppConfig(e: Env): AppConfig {
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     publicUrl: e.PUBLIC_URL,
-    frontendUrl: e.FRONTEND_URL,
+    frontendUrl: e.FRONTEND_URL ?? `${e.PUBLIC_URL}/connect`,
     bodyLimitBytes: e.BODY_LIMIT_BYTES,
     shutdownTimeoutSeconds: e.SHUTDOWN_TIMEOUT_SECONDS,
     database: {
@@ -227,6 +259,7 @@ function toAppConfig(e: Env): AppConfig {
           : undefined,
     },
     metricsToken: e.METRICS_TOKEN,
+    login: loginConfig(e),
     lifecycle: {
       stateTtlSeconds: e.STATE_TTL_SECONDS,
       claimTtlSeconds: e.CLAIM_TTL_SECONDS,
@@ -284,6 +317,69 @@ function toAppConfig(e: Env): AppConfig {
     tailscale: { enabled: true, apiUrl: e.TAILSCALE_API_URL, tag: e.TAILSCALE_TAG },
     ovh: { enabled: Object.values(regions).some((r) => r.enabled), regions },
   };
+}
+
+function loginConfig(e: Env): LoginConfig {
+  const lower = (values: string[]) => values.map((v) => v.toLowerCase());
+  const providers = (e.LOGIN_PROVIDERS ?? []).map((kind): LoginProviderConfig => {
+    switch (kind) {
+      case 'github':
+        return {
+          kind,
+          url: e.LOGIN_GITHUB_URL,
+          apiUrl: e.LOGIN_GITHUB_API_URL,
+          clientId: e.LOGIN_GITHUB_CLIENT_ID as string,
+          clientSecret: e.LOGIN_GITHUB_CLIENT_SECRET as string,
+        };
+      case 'entra':
+        return {
+          kind,
+          authority: e.LOGIN_ENTRA_AUTHORITY,
+          tenantId: e.LOGIN_ENTRA_TENANT_ID as string,
+          clientId: e.LOGIN_ENTRA_CLIENT_ID as string,
+          clientSecret: e.LOGIN_ENTRA_CLIENT_SECRET as string,
+        };
+      case 'oidc':
+        return {
+          kind,
+          issuer: e.LOGIN_OIDC_ISSUER as string,
+          scopes: e.LOGIN_OIDC_SCOPES,
+          clientId: e.LOGIN_OIDC_CLIENT_ID as string,
+          clientSecret: e.LOGIN_OIDC_CLIENT_SECRET as string,
+        };
+    }
+  });
+  return {
+    enabled: providers.length > 0,
+    providers,
+    allowedUsers: lower(e.LOGIN_ALLOWED_USERS),
+    allowedDomains: lower(e.LOGIN_ALLOWED_DOMAINS).map((d) => d.replace(/^@/, '')),
+    allowAny: e.LOGIN_ALLOW_ANY,
+    adminUsers: lower(e.ADMIN_USERS),
+    sessionIdleSeconds: e.SESSION_IDLE_SECONDS,
+    sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+    secureCookie: !e.PUBLIC_URL.startsWith('http://'),
+  };
+}
+
+/** What the boot log says about sign-in, so an operator sees who may get in and how. */
+export function describeLogin(config: AppConfig): string[] {
+  const login = config.login;
+  if (!login.enabled) return ['sign-in: disabled (LOGIN_PROVIDERS not set)'];
+  const who = login.allowAny
+    ? 'anyone with an account at these identity providers (LOGIN_ALLOW_ANY=true)'
+    : [
+        login.allowedUsers.length ? `${login.allowedUsers.length} listed user(s)` : '',
+        login.allowedDomains.length ? `verified emails of ${login.allowedDomains.join(', ')}` : '',
+      ]
+        .filter(Boolean)
+        .join(' and ');
+  return [
+    `sign-in: enabled with ${login.providers.map((p) => p.kind).join(', ')}; allowed: ${who}`,
+    login.secureCookie
+      ? 'sign-in: session cookie __Host-cbk_session (Secure, HttpOnly, SameSite=Lax)'
+      : 'sign-in: PUBLIC_URL is plain http, so the session cookie is cbk_session without Secure: for development only',
+  ];
 }
 
 /** One line per provider for the boot log, so an operator sees at once what is switched off. */

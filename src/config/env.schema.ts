@@ -75,7 +75,12 @@ export const SECRET_VARIABLES = [
   'OVH_EU_CLIENT_SECRET',
   'OVH_CA_CLIENT_SECRET',
   'OVH_US_CLIENT_SECRET',
+  'LOGIN_GITHUB_CLIENT_SECRET',
+  'LOGIN_ENTRA_CLIENT_SECRET',
+  'LOGIN_OIDC_CLIENT_SECRET',
 ] as const;
+
+export const LOGIN_PROVIDER_KINDS = ['github', 'entra', 'oidc'] as const;
 
 export const envSchema = z
   .object({
@@ -87,7 +92,8 @@ export const envSchema = z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .prefault('info'),
     PUBLIC_URL: httpUrl,
-    FRONTEND_URL: httpUrl,
+    /** Unset: the broker's own connect page, `PUBLIC_URL/connect` (SPEC §10). */
+    FRONTEND_URL: httpUrl.optional(),
     DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection URL'),
     MIGRATIONS_RUN: bool.prefault('false'),
     /** Unset: a default per process (see `defaultPoolMax`). */
@@ -209,6 +215,44 @@ export const envSchema = z
     OVH_US_CLIENT_SECRET: nonEmpty.optional(),
     OVH_US_AUTH_URL: httpUrl.prefault('https://us.ovhcloud.com/auth/oauth2'),
     OVH_US_API_URL: httpUrl.prefault('https://api.us.ovhcloud.com/1.0'),
+
+    // Sign-in for people (SPEC §9): off while LOGIN_PROVIDERS is unset.
+    LOGIN_PROVIDERS: list
+      .pipe(z.array(z.enum(LOGIN_PROVIDER_KINDS, 'must list github, entra and/or oidc')))
+      .refine((v) => new Set(v).size === v.length, 'must not name a provider twice')
+      .optional(),
+    LOGIN_GITHUB_CLIENT_ID: nonEmpty.optional(),
+    LOGIN_GITHUB_CLIENT_SECRET: nonEmpty.optional(),
+    LOGIN_GITHUB_URL: httpUrl.prefault('https://github.com'),
+    LOGIN_GITHUB_API_URL: httpUrl.prefault('https://api.github.com'),
+    LOGIN_ENTRA_TENANT_ID: z
+      .string()
+      .regex(/^[A-Za-z0-9.-]{1,253}$/, 'must be a tenant id (GUID) or a verified domain')
+      .optional(),
+    LOGIN_ENTRA_CLIENT_ID: nonEmpty.optional(),
+    LOGIN_ENTRA_CLIENT_SECRET: nonEmpty.optional(),
+    LOGIN_ENTRA_AUTHORITY: httpUrl.prefault('https://login.microsoftonline.com'),
+    LOGIN_OIDC_ISSUER: httpUrl.optional(),
+    LOGIN_OIDC_CLIENT_ID: nonEmpty.optional(),
+    LOGIN_OIDC_CLIENT_SECRET: nonEmpty.optional(),
+    LOGIN_OIDC_SCOPES: z
+      .string()
+      .transform((v) => v.split(/[\s,]+/).filter((s) => s.length > 0))
+      .pipe(
+        z
+          .array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be OAuth scope names'))
+          .refine((v) => v.includes('openid'), 'must include openid'),
+      )
+      .prefault('openid email profile'),
+    /** Emails or GitHub logins, compared case-insensitively. */
+    LOGIN_ALLOWED_USERS: list.prefault(''),
+    /** Domains of verified emails. */
+    LOGIN_ALLOWED_DOMAINS: list.prefault(''),
+    LOGIN_ALLOW_ANY: bool.prefault('false'),
+    /** Emails or logins of signed-in people who may open /admin/*. */
+    ADMIN_USERS: list.prefault(''),
+    SESSION_IDLE_SECONDS: int(60, 30 * 86_400).prefault('3600'),
+    SESSION_TTL_SECONDS: int(60, 90 * 86_400).prefault('28800'),
   })
   .strip();
 
@@ -242,11 +286,12 @@ export function crossFieldProblems(env: Raw): string[] {
     }
   }
   if (env.NODE_ENV === 'production') problems.push(...productionProblems(env, has));
-  if (!has('AUTH_JWKS_URL') && !has('AUTH_JWT_SECRET')) {
+  if (!has('AUTH_JWKS_URL') && !has('AUTH_JWT_SECRET') && !has('LOGIN_PROVIDERS')) {
     problems.push(
-      'AUTH_JWKS_URL or AUTH_JWT_SECRET is required: the broker must be able to verify user tokens',
+      'AUTH_JWKS_URL or AUTH_JWT_SECRET is required (or LOGIN_PROVIDERS for sign-in): the broker must be able to tell who its users are',
     );
   }
+  problems.push(...loginProblems(env, has));
   const pairs: [string, string][] = [
     ['ADMIN_USER', 'ADMIN_PASSWORD_HASH'],
     ['GCP_CLIENT_ID', 'GCP_CLIENT_SECRET'],
@@ -260,6 +305,39 @@ export function crossFieldProblems(env: Raw): string[] {
         `${has(a) ? b : a} is required: ${a} and ${b} go together (set both, or neither)`,
       );
     }
+  }
+  return problems;
+}
+
+/** Sign-in (SPEC §9): each named provider complete, an allow-list said, sane session times. */
+function loginProblems(env: Raw, has: (name: string) => boolean): string[] {
+  if (!has('LOGIN_PROVIDERS')) return [];
+  const problems: string[] = [];
+  const kinds = (env.LOGIN_PROVIDERS ?? '').split(',').map((s) => s.trim());
+  const needs: Record<(typeof LOGIN_PROVIDER_KINDS)[number], string[]> = {
+    github: ['LOGIN_GITHUB_CLIENT_ID', 'LOGIN_GITHUB_CLIENT_SECRET'],
+    entra: ['LOGIN_ENTRA_TENANT_ID', 'LOGIN_ENTRA_CLIENT_ID', 'LOGIN_ENTRA_CLIENT_SECRET'],
+    oidc: ['LOGIN_OIDC_ISSUER', 'LOGIN_OIDC_CLIENT_ID', 'LOGIN_OIDC_CLIENT_SECRET'],
+  };
+  for (const kind of LOGIN_PROVIDER_KINDS) {
+    if (!kinds.includes(kind)) continue;
+    for (const name of needs[kind]) {
+      if (!has(name)) problems.push(`${name} is required when LOGIN_PROVIDERS includes ${kind}`);
+    }
+  }
+  const allowAny = ['true', '1', 'yes'].includes(env.LOGIN_ALLOW_ANY ?? '');
+  if (!has('LOGIN_ALLOWED_USERS') && !has('LOGIN_ALLOWED_DOMAINS') && !allowAny) {
+    problems.push(
+      'LOGIN_ALLOWED_USERS or LOGIN_ALLOWED_DOMAINS is required when LOGIN_PROVIDERS is set (or LOGIN_ALLOW_ANY=true to let every account of the identity providers sign in)',
+    );
+  }
+  const idle = Number(env.SESSION_IDLE_SECONDS ?? 3600);
+  const ttl = Number(env.SESSION_TTL_SECONDS ?? 28800);
+  if (idle > ttl) problems.push('SESSION_IDLE_SECONDS must not exceed SESSION_TTL_SECONDS');
+  if (env.NODE_ENV === 'production' && (env.PUBLIC_URL ?? '').startsWith('http://')) {
+    problems.push(
+      'PUBLIC_URL must be https when LOGIN_PROVIDERS is set and NODE_ENV=production: the session cookie is Secure',
+    );
   }
   return problems;
 }
