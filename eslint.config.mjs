@@ -25,6 +25,8 @@ const EVERYTHING_ABOVE_COMMON = src(
   'metrics',
   'audit',
   'auth',
+  'identity',
+  'web',
   'jobs',
   'lifecycle',
   'connections',
@@ -41,6 +43,8 @@ const EVERYTHING_ABOVE_COMMON = src(
 );
 const HTTP_AND_ENTRIES = src(
   'connections',
+  'identity',
+  'web',
   'openapi',
   'http',
   'health',
@@ -80,6 +84,7 @@ const LAYER_ZONES = [
   {
     target: src(
       'connections',
+      'identity',
       'jobs',
       'auth',
       'audit',

@@ -38,6 +38,103 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/auth/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether sign-in is on, with which providers, and who is calling (if anyone) */
+        get: operations["authStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sign in: a redirect to the identity provider
+         * @description A one-time state (stored hashed), PKCE S256 and, for OIDC, a nonce; the provider redirects back to PUBLIC_URL/auth/callback. 404 login_disabled while LOGIN_PROVIDERS is unset.
+         */
+        get: operations["authLogin"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The identity provider's redirect: starts the session and returns to redirect_to
+         * @description Registered at the identity provider as PUBLIC_URL/auth/callback. Sets the session cookie and redirects to redirect_to; an error redirects to /connect?login=error&code=(invalid_state|state_expired|access_denied|exchange_failed|identity_failed|provider_unavailable). An identity outside the allow-list gets 403 login_not_allowed (a page for browsers).
+         */
+        get: operations["authCallback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who is calling: the ingress check
+         * @description Any caller (session cookie or Authorization). 200 with X-Auth-Request-User and X-Auth-Request-Email; 401 without a valid caller; 403 login_not_allowed for a session whose person is no longer allowed. No database write, so an ingress may call it on every request.
+         */
+        get: operations["authMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign out: the session is deleted and the cookie cleared
+         * @description With the session cookie the Origin must be the broker's (403 csrf_rejected).
+         */
+        post: operations["authLogout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/connections/claim": {
         parameters: {
             query?: never;
@@ -190,7 +287,7 @@ export interface paths {
         };
         /**
          * Google's redirect after consent (registered as PUBLIC_URL/gcp/callback)
-         * @description Redirects to redirect_to (or FRONTEND_URL) with ?provider=gcp&status=claim&claim=<one-time code> (the frontend then calls POST /connections/claim as the user who started the login) or ?provider=gcp&status=error&code=(access_denied|invalid_state|state_expired|exchange_failed|insufficient_scope|missing_refresh_token|internal_error). HEAD is refused (405) and never consumes the state.
+         * @description Redirects to redirect_to (or FRONTEND_URL) with ?provider=gcp&status=claim&claim=<one-time code> (the frontend then calls POST /connections/claim as the user who started the login), or ?provider=gcp&status=connected&connection_id=<id> when the callback carries the broker session of that user, or ?provider=gcp&status=error&code=(access_denied|invalid_state|state_expired|exchange_failed|insufficient_scope|missing_refresh_token|internal_error). HEAD is refused (405) and never consumes the state.
          */
         get: operations["gcpCallback"];
         put?: never;
@@ -284,7 +381,7 @@ export interface paths {
         };
         /**
          * OVHcloud's redirect after consent (registered as PUBLIC_URL/ovh/callback)
-         * @description Redirects to redirect_to (or FRONTEND_URL) with ?provider=ovh&status=claim&claim=<one-time code> (the frontend then calls POST /connections/claim as the user who started the login) or ?provider=ovh&status=error&code=(access_denied|invalid_state|state_expired|exchange_failed|missing_refresh_token|provider_disabled|internal_error). HEAD is refused (405) and never consumes the state.
+         * @description Redirects to redirect_to (or FRONTEND_URL) with ?provider=ovh&status=claim&claim=<one-time code> (the frontend then calls POST /connections/claim as the user who started the login), or ?provider=ovh&status=connected&connection_id=<id> when the callback carries the broker session of that user, or ?provider=ovh&status=error&code=(access_denied|invalid_state|state_expired|exchange_failed|missing_refresh_token|provider_disabled|internal_error). HEAD is refused (405) and never consumes the state.
          */
         get: operations["ovhCallback"];
         put?: never;
@@ -356,7 +453,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "validation_failed" | "payload_too_large" | "uri_too_long" | "headers_too_large" | "request_timeout" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "claim_not_found" | "provider_disabled" | "conflict" | "needs_reauth" | "rate_limited" | "provider_unavailable" | "secret_store_unavailable" | "service_unavailable" | "database_unavailable" | "redis_unavailable" | "azure_invalid_credentials" | "azure_invalid_tenant" | "azure_no_enabled_subscription" | "azure_subscription_not_found" | "tailscale_invalid_credentials" | "tailscale_missing_scope" | "internal_error";
+            code: "validation_failed" | "payload_too_large" | "uri_too_long" | "headers_too_large" | "request_timeout" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_rejected" | "login_not_allowed" | "not_found" | "method_not_allowed" | "claim_not_found" | "provider_disabled" | "login_disabled" | "conflict" | "needs_reauth" | "rate_limited" | "provider_unavailable" | "secret_store_unavailable" | "service_unavailable" | "database_unavailable" | "redis_unavailable" | "azure_invalid_credentials" | "azure_invalid_tenant" | "azure_no_enabled_subscription" | "azure_subscription_not_found" | "tailscale_invalid_credentials" | "tailscale_missing_scope" | "internal_error";
             request_id: string;
             errors?: {
                 path: string;
@@ -463,6 +560,23 @@ export interface components {
             /** @enum {string} */
             status: "ok";
         };
+        AuthUser: {
+            /** @description The user id: github:<id>, entra:<tid>:<oid>, oidc:<sub>, or a JWT sub */
+            id: string;
+            email: string | null;
+            name: string | null;
+            /** @description GitHub login or preferred_username */
+            username: string | null;
+            /** @description github, entra or oidc for a session; jwt or api_key for a bearer token */
+            provider: string;
+        };
+        AuthStatus: {
+            /** @description Whether sign-in (LOGIN_PROVIDERS) is on */
+            enabled: boolean;
+            providers: ("github" | "entra" | "oidc")[];
+            authenticated: boolean;
+            user?: components["schemas"]["AuthUser"];
+        };
         LoginUrl: {
             /**
              * Format: uri
@@ -535,6 +649,195 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Readiness"];
+                };
+            };
+        };
+    };
+    authStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthStatus"];
+                };
+            };
+        };
+    };
+    authLogin: {
+        parameters: {
+            query: {
+                /** @description Which identity provider to sign in with */
+                provider: "github" | "entra" | "oidc";
+                /** @description Where to land after sign-in: a path, or a URL on PUBLIC_URL's or FRONTEND_URL's origin */
+                redirect_to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the identity provider's authorize page */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description validation_failed: malformed body, unknown field, wrong type, bad filter, cursor or limit */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    authCallback: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To redirect_to, or to the connect page with the error */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description forbidden: the API key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description method_not_allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    authMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuthUser"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the API key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description provider_unavailable or secret_store_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    authLogout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Signed out */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description forbidden: the API key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
         };

@@ -6,6 +6,7 @@ import { type FastifyInstance } from 'fastify';
 import { AdminAuthenticator } from '../auth/admin-authenticator';
 import { AuthFailureLimiter } from '../auth/auth-failure-limiter';
 import { adminOnRequestHook } from '../auth/admin-hook';
+import { SessionAuthenticator } from '../auth/session-authenticator';
 import { JobDashboardQueues } from './job-dashboard.queues';
 
 export const JOB_DASHBOARD_PATH = '/admin/queues';
@@ -13,7 +14,8 @@ export const JOB_DASHBOARD_PATH = '/admin/queues';
 /**
  * Bull Board at /admin/queues, for every queue. It is a Fastify plugin, outside Nest's guards, so
  * it sits in its own encapsulated scope whose onRequest hook admits admins only (an API key with
- * `admin`, or HTTP Basic so a browser can open it) — its static assets included.
+ * `admin`, HTTP Basic so a browser can open it, or the session of a person in ADMIN_USERS) — its
+ * static assets included.
  */
 export async function mountJobDashboard(app: NestFastifyApplication): Promise<void> {
   const serverAdapter = new FastifyAdapter().setBasePath(JOB_DASHBOARD_PATH);
@@ -22,7 +24,11 @@ export async function mountJobDashboard(app: NestFastifyApplication): Promise<vo
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Credential broker jobs' } },
   });
-  const hook = adminOnRequestHook(app.get(AdminAuthenticator), app.get(AuthFailureLimiter));
+  const hook = adminOnRequestHook(
+    app.get(AdminAuthenticator),
+    app.get(AuthFailureLimiter),
+    app.get(SessionAuthenticator),
+  );
   await app.register(async (scope: FastifyInstance) => {
     scope.addHook('onRequest', hook);
     await scope.register(serverAdapter.registerPlugin(), { prefix: JOB_DASHBOARD_PATH });

@@ -15,10 +15,12 @@ import {
   ADMIN_ONLY_KEY,
   IS_PUBLIC_KEY,
   ON_BEHALF_OF_HEADER,
+  OPTIONAL_CALLER_KEY,
   REQUIRED_SCOPES_KEY,
 } from './decorators';
 import { JwtVerifier } from './jwt-verifier';
 import { defaultScopesFor, grantsScopes } from './scope-rules';
+import { SessionAuthenticator } from './session-authenticator';
 
 interface RouteAuth {
   adminOnly: boolean;
@@ -41,6 +43,7 @@ export class AuthGuard implements CanActivate {
     private readonly apiKeys: ApiKeysService,
     private readonly admin: AdminAuthenticator,
     private readonly failures: AuthFailureAudit,
+    private readonly sessions: SessionAuthenticator,
     /** Absent in unit tests that do not exercise the per-address limit. */
     // `@Inject`: a `| null` type is emitted as Object, which Nest cannot resolve by itself.
     @Optional() @Inject(AuthFailureLimiter) private readonly limiter?: AuthFailureLimiter | null,
@@ -52,6 +55,12 @@ export class AuthGuard implements CanActivate {
       return true;
     }
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    if (
+      this.reflector.getAllAndOverride<boolean | undefined>(OPTIONAL_CALLER_KEY, targets) === true
+    ) {
+      request.caller = await this.optionalCaller(request);
+      return true;
+    }
     const route: RouteAuth = {
       adminOnly:
         this.reflector.getAllAndOverride<boolean | undefined>(ADMIN_ONLY_KEY, targets) === true,
@@ -62,7 +71,13 @@ export class AuthGuard implements CanActivate {
         defaultScopesFor(request.method),
     };
     const presented = parseAuthorization(request.headers.authorization);
-    if (presented === null) throw unauthenticated(route, 'credentials are required');
+    if (presented === null) {
+      // No bearer: a person's session cookie, if any (a bearer always wins over a cookie).
+      const caller = await this.sessions.authenticate(request, route);
+      if (caller === null) throw unauthenticated(route, 'credentials are required');
+      request.caller = caller;
+      return true;
+    }
     // An address that failed too often this minute is refused before its credentials cost a
     // lookup, a hash check or an audit row; its failures are counted once they happen.
     const source = request.ip;
@@ -76,6 +91,23 @@ export class AuthGuard implements CanActivate {
       throw err;
     }
     return true;
+  }
+
+  /**
+   * `@OptionalCaller()` routes: whoever a valid bearer or session says is calling, else nobody.
+   * Nothing is refused and no failure is counted; a dependency outage still answers 503.
+   */
+  private async optionalCaller(request: AuthenticatedRequest): Promise<Caller | undefined> {
+    const route: RouteAuth = { adminOnly: false, actsForUser: false, scopes: [] };
+    const presented = parseAuthorization(request.headers.authorization);
+    try {
+      if (presented === null)
+        return (await this.sessions.authenticate(request, route)) ?? undefined;
+      return await this.authenticate(presented, route, request);
+    } catch (err) {
+      if (err instanceof BrokerError && err.status < 500) return undefined;
+      throw err;
+    }
   }
 
   private async authenticate(

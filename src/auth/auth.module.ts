@@ -12,6 +12,9 @@ import { AuthFailureAudit } from './auth-failure-audit';
 import { AuthFailureLimiter } from './auth-failure-limiter';
 import { AuthGuard } from './auth.guard';
 import { JwtVerifier } from './jwt-verifier';
+import { SessionAuthenticator } from './session-authenticator';
+import { SessionStore } from './sessions';
+import { Clock, SYSTEM_CLOCK } from '../common/clock';
 
 /** Only the `auth` part of the configuration is read, so tests can provide just that. */
 export type AuthConfig = Pick<AppConfig, 'auth'>;
@@ -52,9 +55,40 @@ export type AuthConfig = Pick<AppConfig, 'auth'>;
       useFactory: (config: AuthConfig, keys: ApiKeysService, failures: AuthFailureAudit) =>
         new AdminAuthenticator(config.auth.admin, keys, failures),
     },
+    {
+      // Sessions exist only with sign-in on (SPEC §9) and Redis; else cookies are ignored.
+      provide: SessionStore,
+      inject: [
+        { token: RedisService, optional: true },
+        { token: Clock, optional: true },
+        APP_CONFIG,
+      ],
+      useFactory: (
+        redis: RedisService | undefined,
+        clock: Clock | undefined,
+        config: Partial<AppConfig>,
+      ) =>
+        redis && config.login?.enabled
+          ? new SessionStore(redis, clock ?? SYSTEM_CLOCK, { login: config.login })
+          : null,
+    },
+    {
+      provide: SessionAuthenticator,
+      inject: [SessionStore, APP_CONFIG],
+      useFactory: (store: SessionStore | null, config: AppConfig) =>
+        new SessionAuthenticator(store, config),
+    },
     AuthGuard,
     { provide: APP_GUARD, useExisting: AuthGuard },
   ],
-  exports: [ApiKeysService, JwtVerifier, AdminAuthenticator, AuthFailureAudit, AuthFailureLimiter],
+  exports: [
+    ApiKeysService,
+    JwtVerifier,
+    AdminAuthenticator,
+    AuthFailureAudit,
+    AuthFailureLimiter,
+    SessionStore,
+    SessionAuthenticator,
+  ],
 })
 export class AuthModule {}

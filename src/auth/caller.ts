@@ -72,3 +72,8 @@ export function callerActor(caller: Caller): {
       return { actorType: 'admin', actorId: caller.user };
   }
 }
+
+/** The user of a caller that came with the broker session cookie (not a bearer token). */
+export function sessionUserId(caller: Caller | undefined): string | undefined {
+  return caller?.kind === 'user' && caller.session !== undefined ? caller.userId : undefined;
+}

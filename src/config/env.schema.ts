@@ -325,6 +325,15 @@ function loginProblems(env: Raw, has: (name: string) => boolean): string[] {
       if (!has(name)) problems.push(`${name} is required when LOGIN_PROVIDERS includes ${kind}`);
     }
   }
+  if (
+    ['common', 'organizations', 'consumers'].includes(
+      (env.LOGIN_ENTRA_TENANT_ID ?? '').toLowerCase(),
+    )
+  ) {
+    problems.push(
+      'LOGIN_ENTRA_TENANT_ID must name one tenant (its GUID or domain), not common/organizations/consumers: only tokens of the configured tenant count as verified',
+    );
+  }
   const allowAny = ['true', '1', 'yes'].includes(env.LOGIN_ALLOW_ANY ?? '');
   if (!has('LOGIN_ALLOWED_USERS') && !has('LOGIN_ALLOWED_DOMAINS') && !allowAny) {
     problems.push(

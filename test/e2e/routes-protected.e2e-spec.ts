@@ -20,6 +20,11 @@ const PUBLIC_ROUTES = new Set([
   'GET /docs-yaml',
   'GET /gcp/callback',
   'GET /ovh/callback',
+  // Sign-in (SPEC §9): before a session exists, and the way out of one.
+  'GET /auth/status',
+  'GET /auth/login',
+  'GET /auth/callback',
+  'POST /auth/logout',
 ]);
 
 describe('route protection (every route enumerated)', () => {

@@ -77,11 +77,12 @@ export class GcpConnectService {
   }
 
   /** Google's redirect → the frontend URL to send the browser to. */
-  completeLogin(query: CallbackQuery, requestId?: string): Promise<string> {
+  completeLogin(query: CallbackQuery, requestId?: string, sessionUserId?: string): Promise<string> {
     return this.callback.complete({
       provider: 'gcp',
       query,
       requestId,
+      sessionUserId,
       exchange: (flow) => this.exchange(flow, query),
       userOutcomes: USER_OUTCOMES,
     });

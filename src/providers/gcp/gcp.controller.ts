@@ -1,8 +1,8 @@
 import { Controller, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { type FastifyRequest } from 'fastify';
-import { type Caller } from '../../auth/caller';
-import { CurrentCaller } from '../../auth/decorators';
+import { type Caller, sessionUserId } from '../../auth/caller';
+import { CurrentCaller, MaybeCaller } from '../../auth/decorators';
 import { ZodBody, ZodQuery } from '../../openapi/contract';
 import { GCP_CALLBACK_ERROR_CODES, GcpConnectService } from './gcp-connect.service';
 import { type GcpLoginBody, gcpLoginBody } from './gcp.schemas';
@@ -34,9 +34,14 @@ export class GcpController {
   async callback(
     @ZodQuery(callbackQuerySchema) query: Record<string, unknown>,
     @Req() req: FastifyRequest,
+    @MaybeCaller() caller: Caller | undefined,
   ): Promise<{ url: string; statusCode: number }> {
     this.connect.assertEnabled();
-    const url = await this.connect.completeLogin(callbackQuery(query), req.id);
+    const url = await this.connect.completeLogin(
+      callbackQuery(query),
+      req.id,
+      sessionUserId(caller),
+    );
     return { url, statusCode: 302 };
   }
 }

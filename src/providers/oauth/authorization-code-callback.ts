@@ -86,6 +86,8 @@ export class AuthorizationCodeCallback {
     provider: Provider;
     query: CallbackQuery;
     requestId?: string;
+    /** The user of the broker session the callback request carries, if any (SPEC §5, §9). */
+    sessionUserId?: string;
     /**
      * Exchanges the code and checks the grant; throws CallbackFailure for a known outcome (after
      * revoking whatever it will not hand back).
@@ -126,6 +128,15 @@ export class AuthorizationCodeCallback {
         requestId: input.requestId,
         details: { claim_expires_at: held.claimExpiresAt.toISOString() },
       });
+      if (input.sessionUserId === flow.userId) {
+        const connectionId = await this.claimAtOnce(held.claim, flow.userId, input.requestId);
+        if (connectionId !== undefined) {
+          return this.frontendUrl(provider, flow.redirectTo, {
+            status: 'connected',
+            connection_id: connectionId,
+          });
+        }
+      }
       return this.frontendUrl(provider, flow.redirectTo, { status: 'claim', claim: held.claim });
     } catch (err) {
       const failure: CallbackFailure<string> =
@@ -154,6 +165,30 @@ export class AuthorizationCodeCallback {
         details: { reason: failure.reason },
       });
       return this.frontendUrl(provider, flow.redirectTo, { status: 'error', code: failure.code });
+    }
+  }
+
+  /**
+   * The browser that finished the consent carries the session of the user who started the login,
+   * so it is that user claiming: the connection is made at once. Should that fail (a dependency
+   * down), the claim is still held and the frontend is sent the code to claim it later.
+   */
+  private async claimAtOnce(
+    claim: string,
+    userId: string,
+    requestId: string | undefined,
+  ): Promise<string | undefined> {
+    try {
+      const { connection } = await this.claims.claim({
+        claim,
+        userId,
+        actor: { actorType: 'user', actorId: userId },
+        requestId,
+      });
+      return connection.id;
+    } catch (err) {
+      this.logger.warn({ err }, 'claiming through the session failed; the claim stays held');
+      return undefined;
     }
   }
 

@@ -1,20 +1,8 @@
-import {
-  type CanActivate,
-  type ExecutionContext,
-  Get,
-  Header,
-  HttpCode,
-  Injectable,
-  Post,
-  Redirect,
-  UseGuards,
-  applyDecorators,
-} from '@nestjs/common';
-import { type FastifyRequest } from 'fastify';
+import { Get, Header, HttpCode, Post, Redirect, UseGuards, applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiOperation } from '@nestjs/swagger';
 import { z } from 'zod';
-import { ActsForUser, Public } from '../../auth/decorators';
-import { BrokerError } from '../../common/error-codes';
+import { ActsForUser, OptionalCaller } from '../../auth/decorators';
+import { RefuseHeadGuard } from '../../http/refuse-head.guard';
 import { LoginRateLimit } from '../../auth/login-rate-limit';
 import { ZodResponse, dateTimeString, responseSchema } from '../../openapi/contract';
 import { problemResponses } from '../../openapi/schemas';
@@ -60,24 +48,6 @@ export function OAuthLoginRoute(operationId: string, summary: string): MethodDec
 }
 
 /**
- * Fastify answers HEAD with a GET route's handler. A callback's GET consumes its state and
- * spends its code, so a HEAD (a link preview, a prefetching proxy) would use up the login:
- * HEAD is refused before anything runs (405, problem+json, `Allow: GET`).
- */
-@Injectable()
-export class RefuseHeadGuard implements CanActivate {
-  canActivate(context: ExecutionContext): boolean {
-    const req = context.switchToHttp().getRequest<FastifyRequest>();
-    if (req.method === 'HEAD') {
-      throw new BrokerError('method_not_allowed', 'A callback is only followed with GET', {
-        headers: { Allow: 'GET' },
-      });
-    }
-    return true;
-  }
-}
-
-/**
  * `GET /<provider>/callback`: public (the provider's redirect), never cached, always a 302 to
  * the frontend with the outcome in the query; only a disabled provider answers 404. The
  * redirect carries a one-time claim code, so it sends no Referer onwards.
@@ -90,7 +60,8 @@ export function OAuthCallbackRoute(
 ): MethodDecorator {
   return applyDecorators(
     Get('callback'),
-    Public(),
+    // Public, and a session of the state's user claims the consent at once (SPEC §5).
+    OptionalCaller(),
     UseGuards(RefuseHeadGuard),
     Redirect(),
     Header('Cache-Control', 'no-store'),
@@ -100,7 +71,8 @@ export function OAuthCallbackRoute(
       summary,
       description:
         `Redirects to redirect_to (or FRONTEND_URL) with ?provider=${provider}&status=claim&claim=<one-time code> ` +
-        `(the frontend then calls POST /connections/claim as the user who started the login) ` +
+        `(the frontend then calls POST /connections/claim as the user who started the login), ` +
+        `or ?provider=${provider}&status=connected&connection_id=<id> when the callback carries the broker session of that user, ` +
         `or ?provider=${provider}&status=error&code=(${codes.join('|')}). ` +
         'HEAD is refused (405) and never consumes the state.',
     }),

@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { BrokerError } from '../../common/error-codes';
+import { brokerOrigins, redirectTarget } from '../../common/redirect-target';
+import { seal, unseal } from '../../common/sealed-by-state';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { type Provider } from '../../database/enums';
 import { OAuthStatesRepository } from '../../database/repositories/oauth-states.repository';
@@ -83,50 +84,16 @@ export class OAuthStateService {
   }
 
   /**
-   * `redirect_to` must stay on the frontend's origin, or the callback would be an open redirect.
-   * Returns the absolute URL to keep, or null for "use FRONTEND_URL".
+   * `redirect_to` must stay on the frontend's or the broker's own origin (the connect page lives
+   * on the latter), or the callback would be an open redirect. A path is taken relative to
+   * FRONTEND_URL. Returns the absolute URL to keep, or null for "use FRONTEND_URL".
    */
   resolveRedirect(redirectTo: string | undefined): string | null {
     if (redirectTo === undefined) return null;
-    const frontend = new URL(this.config.frontendUrl);
-    let target: URL;
-    try {
-      target = new URL(redirectTo, frontend);
-    } catch {
-      target = new URL('invalid:');
-    }
-    if (target.origin !== frontend.origin) {
-      throw new BrokerError('validation_failed', 'redirect_to must be on the frontend origin', {
-        errors: [{ path: 'redirect_to', message: `must start with ${frontend.origin}` }],
-      });
-    }
-    return target.toString();
+    return redirectTarget(redirectTo, {
+      base: this.config.frontendUrl,
+      allowedOrigins: brokerOrigins(this.config),
+      field: 'redirect_to',
+    });
   }
-}
-
-function stateKey(state: string): Buffer {
-  return Buffer.from(
-    hkdfSync('sha256', Buffer.from(state, 'utf8'), Buffer.alloc(0), 'cbk oauth verifier', 32),
-  );
-}
-
-function seal(state: string, verifier: string): string {
-  const nonce = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', stateKey(state), nonce);
-  const body = Buffer.concat([
-    cipher.update(verifier, 'utf8'),
-    cipher.final(),
-    cipher.getAuthTag(),
-  ]);
-  return `${b64url(nonce)}.${b64url(body)}`;
-}
-
-function unseal(state: string, sealed: string): string {
-  const [nonce, body] = sealed.split('.').map((p) => Buffer.from(p, 'base64url'));
-  const decipher = createDecipheriv('aes-256-gcm', stateKey(state), nonce);
-  decipher.setAuthTag(body.subarray(body.length - 16));
-  return Buffer.concat([
-    decipher.update(body.subarray(0, body.length - 16)),
-    decipher.final(),
-  ]).toString('utf8');
 }

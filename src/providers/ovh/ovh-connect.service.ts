@@ -61,11 +61,12 @@ export class OvhConnectService {
   }
 
   /** OVH's redirect → the frontend URL to send the browser to. */
-  completeLogin(query: CallbackQuery, requestId?: string): Promise<string> {
+  completeLogin(query: CallbackQuery, requestId?: string, sessionUserId?: string): Promise<string> {
     return this.callback.complete({
       provider: 'ovh',
       query,
       requestId,
+      sessionUserId,
       exchange: (flow) => this.exchange(flow, query),
       userOutcomes: USER_OUTCOMES,
     });

@@ -1,8 +1,8 @@
 import { Controller, Inject, Req } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { type FastifyRequest } from 'fastify';
-import { type Caller, requireActingUser } from '../../auth/caller';
-import { CurrentCaller } from '../../auth/decorators';
+import { type Caller, requireActingUser, sessionUserId } from '../../auth/caller';
+import { CurrentCaller, MaybeCaller } from '../../auth/decorators';
 import { BrokerError } from '../../common/error-codes';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { ZodBody, ZodQuery } from '../../openapi/contract';
@@ -41,11 +41,16 @@ export class OvhController {
   async callback(
     @ZodQuery(callbackQuerySchema) query: Record<string, unknown>,
     @Req() req: FastifyRequest,
+    @MaybeCaller() caller: Caller | undefined,
   ): Promise<{ url: string; statusCode: number }> {
     if (!this.config.ovh.enabled) {
       throw new BrokerError('provider_disabled', 'The ovh provider is not enabled on this broker');
     }
-    const url = await this.connect.completeLogin(callbackQuery(query), req.id);
+    const url = await this.connect.completeLogin(
+      callbackQuery(query),
+      req.id,
+      sessionUserId(caller),
+    );
     return { url, statusCode: 302 };
   }
 }

@@ -56,7 +56,6 @@ describe('loadConfig', () => {
     const problems = problemsOf({});
     for (const name of [
       'PUBLIC_URL',
-      'FRONTEND_URL',
       'DATABASE_URL',
       'REDIS_URL',
       'LOCAL_SECRET_KEY',
