@@ -44,7 +44,7 @@ describe('SessionStore and SessionAuthenticator (SPEC §9)', () => {
   });
   beforeEach(() => {
     clock = new FakeClock({ start: Date.now() });
-    store = new SessionStore({ client: redis } as unknown as RedisService, clock as never, config);
+    store = new SessionStore({ client: redis } as unknown as RedisService, clock, config);
     sessions = new SessionAuthenticator(store, config);
   });
   afterAll(async () => {
