@@ -23,7 +23,8 @@ import { type AddressInfo, type Socket } from 'node:net';
  * A non-JSON answer (the `garbage` fault, or a form-encoded one to a client that did not send
  * `Accept: application/json`; openid-client always sends it) throws a ClientError with
  * `code: 'OAUTH_RESPONSE_IS_NOT_JSON'`; an HTTP 5xx with an HTML body
- * `OAUTH_RESPONSE_IS_NOT_CONFORM` (the Response is the `cause`). Tokens come back with `token_type: "bearer"` (lower case) and a comma-separated `scope`. See github.spec.ts.
+ * `OAUTH_RESPONSE_IS_NOT_CONFORM` (the Response is the `cause`). Tokens come back with
+ * `token_type: "bearer"` (lower case) and a comma-separated `scope`. See github.spec.ts.
  *
  * Consent: `auto` redirects straight back (fetch-driven tests), `page` shows an "Authorize <app>"
  * page whose `Authorize` / `Cancel` buttons post back here (browser tests). Every request is
