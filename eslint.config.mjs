@@ -110,7 +110,7 @@ export default tseslint.config(
       'bench/**',
       'eslint.config.mjs',
       'jest.config.js',
-      'scripts/**',
+      'scripts/*.mjs',
       'test/support/summary-reporter.js',
       'test/.tmp/**',
       'clients/typescript/schema.d.ts',

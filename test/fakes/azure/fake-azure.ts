@@ -73,7 +73,7 @@ function aadError(
   });
 }
 
-export async function startFakeAzure(): Promise<FakeAzure> {
+export async function startFakeAzure(options: { port?: number } = {}): Promise<FakeAzure> {
   const ca = testCa();
   const tenants = new Map<string, Map<string, FakeApp>>();
   const tokens = new Map<string, { tenant: string; clientId: string; expiresAt: number }>();
@@ -242,33 +242,37 @@ export async function startFakeAzure(): Promise<FakeAzure> {
     });
   }
 
-  const server = await startFakeServer(async (req, res) => {
-    const parts = req.url.pathname.split('/').filter(Boolean);
-    if (req.method === 'GET' && parts[0] === 'subscriptions' && parts.length === 1) {
-      subscriptions(req, res);
-      return;
-    }
-    const [named, ...rest] = parts;
-    // Entra ID accepts a tenant's verified domain wherever its id goes.
-    const tenant = domains.get(named?.toLowerCase() ?? '') ?? named;
-    const path = rest.join('/');
-    if (
-      req.method === 'GET' &&
-      (path === 'v2.0/.well-known/openid-configuration' ||
-        path === '.well-known/openid-configuration')
-    ) {
-      openidConfiguration(req, res, tenant);
-      return;
-    }
-    if (req.method === 'POST' && path === 'oauth2/v2.0/token') {
-      token(req, res, tenant);
-      return;
-    }
-    sendJson(res, 404, {
-      error: 'not_found',
-      error_description: `no route ${req.method} ${req.url.pathname}`,
-    });
-  }, ca);
+  const server = await startFakeServer(
+    async (req, res) => {
+      const parts = req.url.pathname.split('/').filter(Boolean);
+      if (req.method === 'GET' && parts[0] === 'subscriptions' && parts.length === 1) {
+        subscriptions(req, res);
+        return;
+      }
+      const [named, ...rest] = parts;
+      // Entra ID accepts a tenant's verified domain wherever its id goes.
+      const tenant = domains.get(named?.toLowerCase() ?? '') ?? named;
+      const path = rest.join('/');
+      if (
+        req.method === 'GET' &&
+        (path === 'v2.0/.well-known/openid-configuration' ||
+          path === '.well-known/openid-configuration')
+      ) {
+        openidConfiguration(req, res, tenant);
+        return;
+      }
+      if (req.method === 'POST' && path === 'oauth2/v2.0/token') {
+        token(req, res, tenant);
+        return;
+      }
+      sendJson(res, 404, {
+        error: 'not_found',
+        error_description: `no route ${req.method} ${req.url.pathname}`,
+      });
+    },
+    ca,
+    options.port,
+  );
   base = server.url;
 
   return {

@@ -66,7 +66,7 @@ interface Operation {
 }
 
 export async function startFakeGoogleApis(
-  options: { isValidToken?: (token: string) => boolean } = {},
+  options: { isValidToken?: (token: string) => boolean; port?: number } = {},
 ): Promise<FakeGoogleApis> {
   const tokens = new Set<string>();
   let projects: FakeProject[] = [];
@@ -266,7 +266,7 @@ export async function startFakeGoogleApis(
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   fake.close = () => new Promise<void>((resolve) => server.close(() => resolve()));
   return fake;

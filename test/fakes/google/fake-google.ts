@@ -65,7 +65,7 @@ const oauthError = (status: number, error: string, description: string): Reply =
 });
 
 export async function startFakeGoogle(
-  options: { clientId?: string; clientSecret?: string } = {},
+  options: { clientId?: string; clientSecret?: string; port?: number } = {},
 ): Promise<FakeGoogle> {
   const clientId = options.clientId ?? 'fake-client-123.apps.googleusercontent.com';
   const clientSecret = options.clientSecret ?? 'GOCSPX-fake-client-secret';
@@ -291,7 +291,7 @@ export async function startFakeGoogle(
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return fake;
 }

@@ -58,7 +58,7 @@ const ovhError = (res: ServerResponse, status: number, errorCode: string, messag
 const oauthError = (res: ServerResponse, status: number, error: string, description: string) =>
   sendJson(res, status, { error, error_description: description });
 
-export async function startFakeOvh(): Promise<FakeOvh> {
+export async function startFakeOvh(options: { port?: number } = {}): Promise<FakeOvh> {
   const ca = testCa();
   const codes = new Map<
     string,
@@ -206,13 +206,17 @@ export async function startFakeOvh(): Promise<FakeOvh> {
     }
   }
 
-  const server = await startFakeServer((req, res) => {
-    const path = req.url.pathname;
-    if (req.method === 'GET' && path === '/auth/oauth2/authorize') return authorize(req, res);
-    if (req.method === 'POST' && path === '/auth/oauth2/token') return token(req, res);
-    if (path.startsWith('/1.0/')) return api(req, res, path.slice(4));
-    ovhError(res, 404, 'NotFound', 'Got an invalid (or empty) URL');
-  }, ca);
+  const server = await startFakeServer(
+    (req, res) => {
+      const path = req.url.pathname;
+      if (req.method === 'GET' && path === '/auth/oauth2/authorize') return authorize(req, res);
+      if (req.method === 'POST' && path === '/auth/oauth2/token') return token(req, res);
+      if (path.startsWith('/1.0/')) return api(req, res, path.slice(4));
+      ovhError(res, 404, 'NotFound', 'Got an invalid (or empty) URL');
+    },
+    ca,
+    options.port,
+  );
 
   return Object.assign(fake, {
     url: server.url,

@@ -91,7 +91,7 @@ export const DEFAULT_POLICY = `{
 const message = (res: ServerResponse, status: number, text: string) =>
   sendJson(res, status, { message: text });
 
-export async function startFakeTailscale(): Promise<FakeTailscale> {
+export async function startFakeTailscale(options: { port?: number } = {}): Promise<FakeTailscale> {
   const clients = new Map<string, FakeTailscaleClient>();
   const tokens = new Map<string, { clientId: string; expiresAt: number }>();
   const devices = new Map<string, { id: string; name: string; user: string }[]>();
@@ -281,14 +281,18 @@ export async function startFakeTailscale(): Promise<FakeTailscale> {
     capabilities: { devices: { create: { reusable: k.reusable, ephemeral: false, preauthorized: k.preauthorized, tags: k.tags } } }, // prettier-ignore
   });
 
-  const server = await startFakeServer((req, res) => {
-    const parts = req.url.pathname.split('/').filter(Boolean);
-    if (parts[0] !== 'api' || parts[1] !== 'v2') return message(res, 404, 'not found');
-    if (req.method === 'POST' && parts[2] === 'oauth' && parts[3] === 'token')
-      return token(req, res);
-    if (parts[2] === 'tailnet' && parts[3]) return tailnetCall(req, res, decodeURIComponent(parts[3]), parts.slice(4)); // prettier-ignore
-    message(res, 404, 'not found');
-  });
+  const server = await startFakeServer(
+    (req, res) => {
+      const parts = req.url.pathname.split('/').filter(Boolean);
+      if (parts[0] !== 'api' || parts[1] !== 'v2') return message(res, 404, 'not found');
+      if (req.method === 'POST' && parts[2] === 'oauth' && parts[3] === 'token')
+        return token(req, res);
+      if (parts[2] === 'tailnet' && parts[3]) return tailnetCall(req, res, decodeURIComponent(parts[3]), parts.slice(4)); // prettier-ignore
+      message(res, 404, 'not found');
+    },
+    undefined,
+    options.port,
+  );
 
   return {
     url: server.url,

@@ -45,7 +45,12 @@ async function read(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-export async function startFakeServer(handler: Handler, tls?: TestCa): Promise<FakeServer> {
+/** `port` 0 (the default) lets the kernel choose; the demo asks for fixed ones. */
+export async function startFakeServer(
+  handler: Handler,
+  tls?: TestCa,
+  port = 0,
+): Promise<FakeServer> {
   const seen: string[] = [];
   const sockets = new Set<Socket>();
   const listener = (req: IncomingMessage, res: ServerResponse) => {
@@ -82,10 +87,10 @@ export async function startFakeServer(handler: Handler, tls?: TestCa): Promise<F
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${bound}`,
     seen,
     close: () =>
       new Promise<void>((resolve) => {
