@@ -4,8 +4,7 @@ import { startFakeGoogleApis } from '../../test/fakes/google-apis/fake-google-ap
 import { startFakeOvh } from '../../test/fakes/ovh/fake-ovh';
 import { startFakeTailscale } from '../../test/fakes/tailscale/fake-tailscale';
 import { startFakeVault } from '../../test/fakes/vault/fake-vault';
-// Sign-in: uncomment with the GitHub entry below once test/fakes/github/fake-github.ts exists.
-// import { startFakeGithub } from '../../test/fakes/github/fake-github';
+import { startFakeGithub } from '../../test/fakes/github/fake-github';
 
 /**
  * The emulators `npm run demo` starts, each seeded with the demo's accounts. Every value here is
@@ -55,7 +54,7 @@ export interface EmulatorEntry {
 }
 
 // ---------------------------------------------------------------------------------------------
-// THE EMULATORS TO START. One entry per provider; add the GitHub sign-in emulator here.
+// THE EMULATORS TO START. One entry per provider, and the GitHub emulator people sign in with.
 // ---------------------------------------------------------------------------------------------
 export const EMULATORS: EmulatorEntry[] = [
   {
@@ -145,20 +144,29 @@ export const EMULATORS: EmulatorEntry[] = [
   },
   // Sign-in (SPEC §9): the GitHub emulator approves the demo user at once. Its env() gives
   // LOGIN_GITHUB_CLIENT_ID/_SECRET/_URL/_API_URL, which is what turns sign-in on (demo.ts).
-  // {
-  //   name: 'github',
-  //   offset: 6,
-  //   start: async (port) => {
-  //     const github = await startFakeGithub({ consent: 'auto', port: port() });
-  //     github.addUser({
-  //       id: DEMO_USER.githubId,
-  //       login: DEMO_USER.login,
-  //       name: DEMO_USER.name,
-  //       emails: [{ email: DEMO_USER.email, primary: true, verified: true }],
-  //     });
-  //     return [{ name: 'GitHub (sign-in)', url: github.url, env: github.env(), close: () => github.close() }]; // prettier-ignore
-  //   },
-  // },
+  {
+    name: 'github',
+    offset: 6,
+    start: async (port) => {
+      // A consent page with an Authorize button, as GitHub shows it the first time.
+      const github = await startFakeGithub({
+        consent: 'page',
+        port: port(),
+        appName: 'Credential broker (demo)',
+        users: [
+          {
+            id: DEMO_USER.githubId,
+            login: DEMO_USER.login,
+            name: DEMO_USER.name,
+            emails: [
+              { email: DEMO_USER.email, primary: true, verified: true, visibility: 'private' },
+            ],
+          },
+        ],
+      });
+      return [{ name: 'GitHub (sign-in)', url: github.url, env: github.env(), close: () => github.close() }]; // prettier-ignore
+    },
+  },
 ];
 
 /** Starts every entry; on a failure closes what already runs and rethrows. */

@@ -123,8 +123,12 @@ describe('npm run demo (e2e)', () => {
 
     expect((await fetch(`http://127.0.0.1:${apiPort}/health/ready`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${workerPort}/health/live`)).status).toBe(200);
+    // Sign-in is on, with the GitHub emulator.
+    const status = (await (
+      await fetch(`http://127.0.0.1:${apiPort}/auth/status`)
+    ).json()) as unknown;
+    expect(status).toMatchObject({ enabled: true, providers: ['github'] });
     // The connect page answers (a 404 until it lands in this tree; never a 5xx).
-    // TODO(sign-in): expect 200 once /connect exists.
     expect((await fetch(connectUrl)).status).toBeLessThan(500);
 
     const token = tokenOf(demo);

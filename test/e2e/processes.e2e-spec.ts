@@ -26,7 +26,6 @@ describe('processes (e2e)', () => {
     for (const expected of [
       'PORT must be a whole number',
       'PUBLIC_URL must be an absolute URL',
-      'FRONTEND_URL is required',
       'DATABASE_URL is required',
       'REDIS_URL is required',
       'AUTH_JWT_SECRET must be at least 32 characters',
