@@ -15,6 +15,7 @@ import {
   ADMIN_ONLY_KEY,
   IS_PUBLIC_KEY,
   ON_BEHALF_OF_HEADER,
+  OPTIONAL_CALLER_KEY,
   REQUIRED_SCOPES_KEY,
 } from './decorators';
 import { JwtVerifier } from './jwt-verifier';
@@ -62,6 +63,13 @@ export class AuthGuard implements CanActivate {
         defaultScopesFor(request.method),
     };
     const presented = parseAuthorization(request.headers.authorization);
+    if (this.reflector.getAllAndOverride<boolean | undefined>(OPTIONAL_CALLER_KEY, targets)) {
+      // @OptionalCaller(): the caller when valid, and never a refusal (SPEC §9, §10).
+      if (presented !== null) {
+        request.caller = await this.authenticate(presented, route, request).catch(() => undefined);
+      }
+      return true;
+    }
     if (presented === null) throw unauthenticated(route, 'credentials are required');
     // An address that failed too often this minute is refused before its credentials cost a
     // lookup, a hash check or an audit row; its failures are counted once they happen.
