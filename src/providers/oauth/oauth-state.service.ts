@@ -83,21 +83,23 @@ export class OAuthStateService {
   }
 
   /**
-   * `redirect_to` must stay on the frontend's origin, or the callback would be an open redirect.
+   * `redirect_to` must stay on the frontend's origin or the broker's own (the connect page lives
+   * there, SPEC §4), or the callback would be an open redirect. A path is on the frontend's.
    * Returns the absolute URL to keep, or null for "use FRONTEND_URL".
    */
   resolveRedirect(redirectTo: string | undefined): string | null {
     if (redirectTo === undefined) return null;
     const frontend = new URL(this.config.frontendUrl);
+    const origins = new Set([frontend.origin, new URL(this.config.publicUrl).origin]);
     let target: URL;
     try {
       target = new URL(redirectTo, frontend);
     } catch {
       target = new URL('invalid:');
     }
-    if (target.origin !== frontend.origin) {
+    if (!origins.has(target.origin)) {
       throw new BrokerError('validation_failed', 'redirect_to must be on the frontend origin', {
-        errors: [{ path: 'redirect_to', message: `must start with ${frontend.origin}` }],
+        errors: [{ path: 'redirect_to', message: `must start with ${[...origins].join(' or ')}` }],
       });
     }
     return target.toString();
