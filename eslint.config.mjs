@@ -33,6 +33,7 @@ const EVERYTHING_ABOVE_COMMON = src(
   'http',
   'health',
   'admin',
+  'web',
   'main.ts',
   'worker.ts',
   'cli.ts',
@@ -46,6 +47,7 @@ const HTTP_AND_ENTRIES = src(
   'health',
   'admin',
   'auth',
+  'web',
   'main.ts',
   'worker.ts',
   'cli.ts',
@@ -92,6 +94,27 @@ const LAYER_ZONES = [
     ),
     from: PROVIDER_FOLDERS,
     message: 'the core asks the driver interface (providers/provider.ts), never a provider folder',
+  },
+  {
+    // The connect page stands on the HTTP edge's services (connections/, the providers' connect
+    // services, auth/) like a JSON controller does; the engine and storage only through them.
+    target: './src/web',
+    from: src('lifecycle', 'database', 'secrets', 'jobs', 'redis', 'admin', 'health', 'openapi'),
+    message: 'web/ calls the services of connections/ and the providers, not the engine or storage',
+  },
+  {
+    target: src(
+      'connections',
+      'providers',
+      'auth',
+      'http',
+      'lifecycle',
+      'jobs',
+      'admin',
+      'openapi',
+    ),
+    from: src('web'),
+    message: 'nothing below the connect page imports it (only main.ts and app.module.ts do)',
   },
 ];
 
@@ -142,6 +165,21 @@ export default tseslint.config(
       ],
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-extraneous-class': 'off',
+    },
+  },
+  {
+    // The connect page's script runs in the browser, as plain ES5-ish JavaScript, untyped.
+    files: ['src/web/assets/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
+      },
     },
   },
   {
