@@ -356,7 +356,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "validation_failed" | "payload_too_large" | "uri_too_long" | "headers_too_large" | "request_timeout" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "not_found" | "method_not_allowed" | "claim_not_found" | "provider_disabled" | "conflict" | "needs_reauth" | "rate_limited" | "provider_unavailable" | "secret_store_unavailable" | "service_unavailable" | "database_unavailable" | "redis_unavailable" | "azure_invalid_credentials" | "azure_invalid_tenant" | "azure_no_enabled_subscription" | "azure_subscription_not_found" | "tailscale_invalid_credentials" | "tailscale_missing_scope" | "internal_error";
+            code: "validation_failed" | "payload_too_large" | "uri_too_long" | "headers_too_large" | "request_timeout" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_rejected" | "login_not_allowed" | "not_found" | "method_not_allowed" | "claim_not_found" | "provider_disabled" | "login_disabled" | "conflict" | "needs_reauth" | "rate_limited" | "provider_unavailable" | "secret_store_unavailable" | "service_unavailable" | "database_unavailable" | "redis_unavailable" | "azure_invalid_credentials" | "azure_invalid_tenant" | "azure_no_enabled_subscription" | "azure_subscription_not_found" | "tailscale_invalid_credentials" | "tailscale_missing_scope" | "internal_error";
             request_id: string;
             errors?: {
                 path: string;
