@@ -98,6 +98,28 @@ const LAYER_ZONES = [
     from: PROVIDER_FOLDERS,
     message: 'the core asks the driver interface (providers/provider.ts), never a provider folder',
   },
+  {
+    // The connect page stands on the HTTP edge's services (connections/, the providers' connect
+    // services, auth/) like a JSON controller does; the engine and storage only through them.
+    target: './src/web',
+    from: src('lifecycle', 'database', 'secrets', 'jobs', 'redis', 'admin', 'health', 'openapi'),
+    message: 'web/ calls the services of connections/ and the providers, not the engine or storage',
+  },
+  {
+    target: src(
+      'connections',
+      'identity',
+      'providers',
+      'auth',
+      'http',
+      'lifecycle',
+      'jobs',
+      'admin',
+      'openapi',
+    ),
+    from: src('web'),
+    message: 'nothing below the connect page imports it (only main.ts and app.module.ts do)',
+  },
 ];
 
 export default tseslint.config(
@@ -147,6 +169,21 @@ export default tseslint.config(
       ],
       '@typescript-eslint/require-await': 'off',
       '@typescript-eslint/no-extraneous-class': 'off',
+    },
+  },
+  {
+    // The connect page's script runs in the browser, as plain ES5-ish JavaScript, untyped.
+    files: ['src/web/assets/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
+      },
     },
   },
   {

@@ -20,5 +20,11 @@ module.exports = {
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
     },
+    {
+      // Chromium against the built api: heavy, so `npm run test:browser` runs them one at a time.
+      ...common,
+      displayName: 'browser',
+      testMatch: ['<rootDir>/test/e2e/browser/**/*.browser-spec.ts'],
+    },
   ],
 };

@@ -31,6 +31,7 @@ import { TailscaleDriverModule } from './providers/tailscale/tailscale-driver.mo
 import { TailscaleModule } from './providers/tailscale/tailscale.module';
 import { RedisModule, RedisService } from './redis/redis.module';
 import { SecretsModule } from './secrets/secrets.module';
+import { WebModule } from './web/web.module';
 
 /** The HTTP api process. */
 @Module({})
@@ -72,6 +73,7 @@ export class AppModule {
         AzureModule,
         TailscaleModule,
         OvhModule,
+        WebModule,
         AdminModule,
       ],
       controllers: [HealthController, MetricsController],

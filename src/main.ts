@@ -18,6 +18,8 @@ import {
 } from './config/config';
 import { runMigrations } from './database/migrations';
 import { mountOpenApi } from './openapi/document';
+import { CONNECT_PATH, connectPageCsp } from './web/connect-csp';
+import { registerConnectFormParser } from './web/form-body';
 
 /** Exit code for a configuration error (EX_CONFIG), so orchestrators do not restart-loop silently. */
 export const EXIT_CONFIG = 78;
@@ -41,7 +43,11 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
-  await registerSecurityHeaders(app, { publicUrl: config.publicUrl });
+  registerConnectFormParser(app, config.bodyLimitBytes);
+  await registerSecurityHeaders(app, {
+    publicUrl: config.publicUrl,
+    pages: [{ prefix: CONNECT_PATH, csp: connectPageCsp(config), referrerPolicy: 'no-referrer' }],
+  });
   configureHttpServer(app);
   mountOpenApi(app);
   await mountJobDashboard(app);

@@ -35,6 +35,6 @@ import { TokenService } from './token.service';
     SetupService,
     SetupRunsRepository,
   ],
-  exports: [ConnectionsService, ManualRefresh],
+  exports: [ConnectionsService, ManualRefresh, SetupService, ClaimService],
 })
 export class ConnectionsModule {}

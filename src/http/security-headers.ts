@@ -35,6 +35,19 @@ export function isPagePath(url: string): boolean {
   );
 }
 
+/** A page with a policy of its own (the connect page: no 'unsafe-inline' at all). */
+export interface PagePolicy {
+  /** The page's path; the policy covers it and everything under `${prefix}/`. */
+  prefix: string;
+  csp: string;
+  referrerPolicy?: string;
+}
+
+function pagePolicyOf(url: string, pages: readonly PagePolicy[]): PagePolicy | undefined {
+  const path = url.split('?')[0] ?? url;
+  return pages.find((p) => path === p.prefix || path.startsWith(`${p.prefix}/`));
+}
+
 /**
  * The headers a response gets even when Fastify answers before any hook (router errors, client
  * errors on the socket): set on the Node response, which Fastify merges into what it sends.
@@ -53,8 +66,9 @@ export function setBaselineHeaders(raw: ServerResponse): void {
  */
 export async function registerSecurityHeaders(
   app: NestFastifyApplication,
-  options: { publicUrl: string },
+  options: { publicUrl: string; pages?: readonly PagePolicy[] },
 ): Promise<void> {
+  const pages = options.pages ?? [];
   const https = options.publicUrl.startsWith('https://');
   await app.register(helmet, {
     global: true,
@@ -64,7 +78,13 @@ export async function registerSecurityHeaders(
   });
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    reply.raw.setHeader('Content-Security-Policy', isPagePath(request.url) ? PAGE_CSP : API_CSP);
+    const page = pagePolicyOf(request.url, pages);
+    if (page) {
+      reply.raw.setHeader('Content-Security-Policy', page.csp);
+      if (page.referrerPolicy) reply.raw.setHeader('Referrer-Policy', page.referrerPolicy);
+    } else {
+      reply.raw.setHeader('Content-Security-Policy', isPagePath(request.url) ? PAGE_CSP : API_CSP);
+    }
     done();
   });
   fastify.addHook('onSend', (_request: FastifyRequest, reply: FastifyReply, payload, done) => {

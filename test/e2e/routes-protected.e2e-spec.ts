@@ -25,6 +25,11 @@ const PUBLIC_ROUTES = new Set([
   'GET /auth/login',
   'GET /auth/callback',
   'POST /auth/logout',
+  // The connect page asks for sign-in itself (@OptionalCaller); its assets are static files;
+  // signing out must work with an expired session. Its forms all need a caller.
+  'GET /connect',
+  'GET /connect/assets/:name',
+  'POST /connect/logout',
 ]);
 
 describe('route protection (every route enumerated)', () => {

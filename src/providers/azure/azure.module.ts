@@ -12,5 +12,6 @@ import { AzureController } from './azure.controller';
   imports: [AzureDriverModule, ConnectionStoreModule],
   controllers: [AzureController],
   providers: [AzureLoginService],
+  exports: [AzureLoginService],
 })
 export class AzureModule {}

@@ -13,5 +13,6 @@ import { GcpController } from './gcp.controller';
   imports: [GcpDriverModule, ConnectionStoreModule, OAuthModule],
   controllers: [GcpController],
   providers: [GcpConnectService],
+  exports: [GcpConnectService],
 })
 export class GcpModule {}

@@ -13,5 +13,6 @@ import { OvhController } from './ovh.controller';
   imports: [OvhDriverModule, ConnectionStoreModule, OAuthModule],
   controllers: [OvhController],
   providers: [OvhConnectService],
+  exports: [OvhConnectService],
 })
 export class OvhModule {}

@@ -15,5 +15,6 @@ import { LifecycleCoreModule } from '../../lifecycle/lifecycle-core.module';
   imports: [TailscaleDriverModule, ConnectionStoreModule, ConnectionsModule, LifecycleCoreModule],
   controllers: [TailscaleController, TailscaleRefreshController],
   providers: [TailscaleConnectService],
+  exports: [TailscaleConnectService],
 })
 export class TailscaleModule {}
