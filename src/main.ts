@@ -46,7 +46,10 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
   registerConnectFormParser(app, config.bodyLimitBytes);
   await registerSecurityHeaders(app, {
     publicUrl: config.publicUrl,
-    pages: [{ prefix: CONNECT_PATH, csp: connectPageCsp(config), referrerPolicy: 'no-referrer' }],
+    // The page's URL may carry a claim code: no Referer leaves the origin. Not `no-referrer`:
+    // under it browsers send `Origin: null` with the page's own form posts, which the session's
+    // Origin check (SPEC §3) must then refuse.
+    pages: [{ prefix: CONNECT_PATH, csp: connectPageCsp(config), referrerPolicy: 'same-origin' }],
   });
   configureHttpServer(app);
   mountOpenApi(app);

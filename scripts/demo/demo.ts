@@ -14,7 +14,6 @@ import {
 import {
   type Child,
   ROOT,
-  caBundle,
   demoDatabaseUrl,
   ensureDatabase,
   runBuild,
@@ -23,6 +22,7 @@ import {
   tail,
   waitFor200,
 } from './local-services';
+import { caBundle } from '../../test/fakes/tls/test-ca';
 
 /**
  * `npm run demo`: the broker with every provider emulated, for a newcomer with only Postgres and

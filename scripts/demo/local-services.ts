@@ -75,17 +75,6 @@ export async function ensureDatabase(url: string): Promise<boolean> {
   }
 }
 
-/**
- * One bundle for NODE_EXTRA_CA_CERTS: the file the caller already trusts (kept, never
- * replaced: Node reads only one such file) followed by the emulators' CAs.
- */
-export function caBundle(existing: string | undefined, pems: string[]): string {
-  const parts: string[] = [];
-  if (existing && existsSync(existing)) parts.push(readFileSync(existing, 'utf8').trim());
-  for (const pem of new Set(pems.map((p) => p.trim()))) parts.push(pem);
-  return parts.join('\n') + '\n';
-}
-
 export interface Child {
   name: string;
   proc: ChildProcess;

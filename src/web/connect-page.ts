@@ -57,7 +57,6 @@ export function renderConnectPage(model: ConnectPageModel): SafeHtml {
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <meta name="referrer" content="no-referrer" />
         <title>Connect your cloud accounts · credential broker</title>
         <link rel="stylesheet" href="/connect/assets/connect.css" />
         <script src="/connect/assets/connect.js" defer></script>

@@ -74,7 +74,7 @@ describe('Azure login (e2e)', () => {
       env: {
         AZURE_AUTHORITY_HOST: azure.url,
         AZURE_ARM_ENDPOINT: azure.url,
-        NODE_EXTRA_CA_CERTS: azure.ca.caPath,
+        NODE_EXTRA_CA_CERTS: azure.ca.extraCaCerts,
         // This file logs alice in far more often than a person would.
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
       },

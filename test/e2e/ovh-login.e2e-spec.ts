@@ -71,7 +71,7 @@ describe('OVHcloud login (e2e)', () => {
         // Only for the "state of another flow" test: a GCP login makes a state, nothing more.
         GCP_CLIENT_ID: 'gcp-client.apps.googleusercontent.com',
         GCP_CLIENT_SECRET: 'gcp-test-secret',
-        NODE_EXTRA_CA_CERTS: eu.ca.caPath,
+        NODE_EXTRA_CA_CERTS: eu.ca.extraCaCerts,
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
       },
     });

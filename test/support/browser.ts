@@ -31,7 +31,13 @@ export interface BrowserTest {
  * screenshot in test-artifacts/ when a test fails: jest has no after-failure hook, so the test
  * body is wrapped instead (`browser.it`).
  */
-export function useBrowser(options: { headers?: () => Record<string, string> } = {}) {
+export function useBrowser(
+  options: {
+    headers?: () => Record<string, string>;
+    /** For flows through the emulators that serve HTTPS with the test CA (Azure, OVH). */
+    ignoreHTTPSErrors?: boolean;
+  } = {},
+) {
   let browser: Browser | undefined;
   beforeAll(async () => {
     browser = await chromium.launch(CHROMIUM);
@@ -45,7 +51,9 @@ export function useBrowser(options: { headers?: () => Record<string, string> } =
         name,
         async () => {
           if (!browser) throw new Error('the browser did not start');
-          const context = await browser.newContext();
+          const context = await browser.newContext({
+            ignoreHTTPSErrors: options.ignoreHTTPSErrors ?? false,
+          });
           const headers = options.headers?.();
           if (headers) await context.setExtraHTTPHeaders(headers);
           const page = await context.newPage();

@@ -27,7 +27,7 @@ describe('connect page in a browser', () => {
       env: {
         AZURE_AUTHORITY_HOST: azure.url,
         AZURE_ARM_ENDPOINT: azure.url,
-        NODE_EXTRA_CA_CERTS: azure.ca.caPath,
+        NODE_EXTRA_CA_CERTS: azure.ca.extraCaCerts,
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
       },
     });
@@ -47,7 +47,7 @@ describe('connect page in a browser', () => {
       expect(csp).toContain("style-src 'self'");
       expect(csp).not.toContain('unsafe-inline');
       expect(res?.headers()['cache-control']).toBe('no-store');
-      expect(res?.headers()['referrer-policy']).toBe('no-referrer');
+      expect(res?.headers()['referrer-policy']).toBe('same-origin');
       // An inline script is refused by the browser itself, and says so on the console.
       // (Strings, not functions: the test code is compiled without the DOM's types.)
       await page.evaluate(

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import {
   existsSync,
@@ -18,8 +19,14 @@ import * as tls from 'node:tls';
  * OVH's, to keep the real scheme — serve TLS with this certificate.
  */
 export interface TestCa {
-  /** Path of the CA certificate (PEM): the value for NODE_EXTRA_CA_CERTS. */
+  /** Path of the CA certificate (PEM) alone. */
   caPath: string;
+  /**
+   * The value for a child's NODE_EXTRA_CA_CERTS: the file this machine already trusts through
+   * NODE_EXTRA_CA_CERTS (a registry's CA, say) followed by the test CA. Node reads one such
+   * file, so it is appended to, never replaced.
+   */
+  extraCaCerts: string;
   ca: string;
   key: string;
   cert: string;
@@ -62,12 +69,34 @@ export function testCa(): TestCa {
       rmSync(work, { recursive: true, force: true });
     }
   }
+  const ca = readFileSync(join(current, 'ca.pem'), 'utf8');
+  const existing = process.env.NODE_EXTRA_CA_CERTS;
+  let extraCaCerts = join(current, 'ca.pem');
+  if (existing && existsSync(existing)) {
+    extraCaCerts = join(
+      current,
+      `bundle-${createHash('sha256').update(existing).digest('hex').slice(0, 12)}.pem`,
+    );
+    writeFileSync(extraCaCerts, caBundle(existing, [ca]));
+  }
   return {
     caPath: join(current, 'ca.pem'),
-    ca: readFileSync(join(current, 'ca.pem'), 'utf8'),
+    extraCaCerts,
+    ca,
     key: readFileSync(join(current, 'server.key'), 'utf8'),
     cert: readFileSync(join(current, 'server.pem'), 'utf8'),
   };
+}
+
+/**
+ * One bundle for NODE_EXTRA_CA_CERTS: the file the caller already trusts (kept, never
+ * replaced: Node reads only one such file) followed by the emulators' CAs.
+ */
+export function caBundle(existing: string | undefined, pems: string[]): string {
+  const parts: string[] = [];
+  if (existing && existsSync(existing)) parts.push(readFileSync(existing, 'utf8').trim());
+  for (const pem of new Set(pems.map((p) => p.trim()))) parts.push(pem);
+  return parts.join('\n') + '\n';
 }
 
 type TlsWithDefaultCa = typeof tls & {
