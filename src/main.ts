@@ -18,6 +18,7 @@ import {
 } from './config/config';
 import { runMigrations } from './database/migrations';
 import { mountOpenApi } from './openapi/document';
+import { mountAuthorizationServer } from './identity/authorization-server/mount';
 import { CONNECT_PATH, connectPageCsp } from './web/connect-csp';
 import { registerConnectFormParser } from './web/form-body';
 
@@ -52,6 +53,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
     pages: [{ prefix: CONNECT_PATH, csp: connectPageCsp(config), referrerPolicy: 'same-origin' }],
   });
   configureHttpServer(app);
+  mountAuthorizationServer(app);
   mountOpenApi(app);
   await mountJobDashboard(app);
   return app;

@@ -21,6 +21,7 @@ import {
 import { JwtVerifier } from './jwt-verifier';
 import { defaultScopesFor, grantsScopes } from './scope-rules';
 import { SessionAuthenticator } from './session-authenticator';
+import { BrokerTokenVerifier } from './broker-tokens';
 
 interface RouteAuth {
   adminOnly: boolean;
@@ -44,6 +45,7 @@ export class AuthGuard implements CanActivate {
     private readonly admin: AdminAuthenticator,
     private readonly failures: AuthFailureAudit,
     private readonly sessions: SessionAuthenticator,
+    private readonly brokerTokens: BrokerTokenVerifier,
     /** Absent in unit tests that do not exercise the per-address limit. */
     // `@Inject`: a `| null` type is emitted as Object, which Nest cannot resolve by itself.
     @Optional() @Inject(AuthFailureLimiter) private readonly limiter?: AuthFailureLimiter | null,
@@ -93,6 +95,38 @@ export class AuthGuard implements CanActivate {
     return true;
   }
 
+  /** An access token of the broker's own authorization server, for the API's audience. */
+  private async brokerTokenCaller(
+    token: string,
+    route: RouteAuth,
+    request: AuthenticatedRequest,
+  ): Promise<Caller> {
+    const claims = await this.brokerTokens
+      .verify(token, this.brokerTokens.issuer)
+      .catch((err: unknown) => {
+        if (err instanceof BrokerError && err.code === 'unauthenticated') {
+          this.failures.record(
+            { method: 'jwt', errorCode: 'unauthenticated', reason: 'broker token is not valid' },
+            request.ip,
+          );
+          throw unauthenticated(route, err.detail ?? 'token is not valid');
+        }
+        throw err;
+      });
+    if (route.adminOnly) throw new BrokerError('forbidden', 'this route is for admins only');
+    if (!grantsScopes(claims.scopes, route.scopes)) {
+      throw new BrokerError(
+        'forbidden',
+        `this token needs the scope ${route.scopes.join(' and ')}`,
+      );
+    }
+    return {
+      kind: 'user',
+      userId: claims.userId,
+      oauth: { clientId: claims.clientId, scopes: claims.scopes },
+    };
+  }
+
   /**
    * `@OptionalCaller()` routes: whoever a valid bearer or session says is calling, else nobody.
    * Nothing is refused and no failure is counted; a dependency outage still answers 503.
@@ -117,6 +151,9 @@ export class AuthGuard implements CanActivate {
   ): Promise<Caller> {
     switch (presented.scheme) {
       case 'jwt': {
+        if (this.brokerTokens.claimsToBeOurs(presented.token)) {
+          return this.brokerTokenCaller(presented.token, route, request);
+        }
         const { userId } = await this.jwt.verify(presented.token).catch((err: unknown) => {
           if (err instanceof BrokerError && err.code === 'unauthenticated') {
             this.failures.record(

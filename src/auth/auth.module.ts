@@ -14,6 +14,7 @@ import { AuthGuard } from './auth.guard';
 import { JwtVerifier } from './jwt-verifier';
 import { SessionAuthenticator } from './session-authenticator';
 import { SessionStore } from './sessions';
+import { BrokerTokenVerifier } from './broker-tokens';
 import { Clock, SYSTEM_CLOCK } from '../common/clock';
 
 /** Only the `auth` part of the configuration is read, so tests can provide just that. */
@@ -78,6 +79,12 @@ export type AuthConfig = Pick<AppConfig, 'auth'>;
       useFactory: (store: SessionStore | null, config: AppConfig) =>
         new SessionAuthenticator(store, config),
     },
+    {
+      // Filled with the keys of the broker's authorization server when it starts (api only).
+      provide: BrokerTokenVerifier,
+      inject: [APP_CONFIG],
+      useFactory: (config: Partial<AppConfig>) => new BrokerTokenVerifier(config.publicUrl ?? ''),
+    },
     AuthGuard,
     { provide: APP_GUARD, useExisting: AuthGuard },
   ],
@@ -89,6 +96,7 @@ export type AuthConfig = Pick<AppConfig, 'auth'>;
     AuthFailureLimiter,
     SessionStore,
     SessionAuthenticator,
+    BrokerTokenVerifier,
   ],
 })
 export class AuthModule {}

@@ -22,6 +22,11 @@ export type Caller =
       userId: string;
       /** Set when the caller came with the session cookie rather than a bearer token. */
       session?: SessionIdentity;
+      /**
+       * Set for an access token of the broker's own authorization server (SPEC §11): its
+       * `scope` limits it like an API key's scopes, and `clientId` says which client holds it.
+       */
+      oauth?: { clientId: string; scopes: readonly ApiKeyScope[] };
     }
   | {
       kind: 'api_key';

@@ -81,6 +81,12 @@ export interface AppConfig {
   };
   metricsToken?: string;
   login: LoginConfig;
+  /** The broker's own authorization server (SPEC §11). */
+  oauth: {
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    deviceCodeTtlSeconds: number;
+  };
   lifecycle: {
     stateTtlSeconds: number;
     /** How long a consent waits for its user's claim (SPEC §5) before it is revoked. */
@@ -260,6 +266,11 @@ function toAppConfig(e: Env): AppConfig {
     },
     metricsToken: e.METRICS_TOKEN,
     login: loginConfig(e),
+    oauth: {
+      accessTokenTtlSeconds: e.OAUTH_ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlSeconds: e.OAUTH_REFRESH_TOKEN_TTL_SECONDS,
+      deviceCodeTtlSeconds: e.OAUTH_DEVICE_CODE_TTL_SECONDS,
+    },
     lifecycle: {
       stateTtlSeconds: e.STATE_TTL_SECONDS,
       claimTtlSeconds: e.CLAIM_TTL_SECONDS,

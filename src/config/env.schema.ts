@@ -252,6 +252,11 @@ export const envSchema = z
     /** Emails or logins of signed-in people who may open /admin/*. */
     ADMIN_USERS: list.prefault(''),
     SESSION_IDLE_SECONDS: int(60, 30 * 86_400).prefault('3600'),
+
+    // The broker's own authorization server (SPEC §11).
+    OAUTH_ACCESS_TOKEN_TTL_SECONDS: int(60, 86_400).prefault('900'),
+    OAUTH_REFRESH_TOKEN_TTL_SECONDS: int(300, 365 * 86_400).prefault(String(30 * 86_400)),
+    OAUTH_DEVICE_CODE_TTL_SECONDS: int(60, 3600).prefault('600'),
     SESSION_TTL_SECONDS: int(60, 90 * 86_400).prefault('28800'),
   })
   .strip();

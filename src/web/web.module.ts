@@ -7,6 +7,9 @@ import { GcpModule } from '../providers/gcp/gcp.module';
 import { OvhModule } from '../providers/ovh/ovh.module';
 import { TailscaleModule } from '../providers/tailscale/tailscale.module';
 import { ConnectController, WEB_ASSETS } from './connect.controller';
+import { OAuthInteractionController } from './oauth-interaction.controller';
+import { OAUTH_PAGES } from './oauth-pages';
+import { AuthorizationServer } from '../identity/authorization-server/authorization-server';
 import { ConnectPageService } from './connect-page.service';
 import { loadWebAssets } from './web-assets';
 
@@ -24,7 +27,11 @@ import { loadWebAssets } from './web-assets';
     AzureModule,
     TailscaleModule,
   ],
-  controllers: [ConnectController],
+  controllers: [ConnectController, OAuthInteractionController],
   providers: [ConnectPageService, { provide: WEB_ASSETS, useFactory: () => loadWebAssets() }],
 })
-export class WebModule {}
+export class WebModule {
+  constructor(server: AuthorizationServer) {
+    server.usePages(OAUTH_PAGES);
+  }
+}

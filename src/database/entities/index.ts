@@ -2,6 +2,7 @@ import { ApiKeyEntity } from './api-key.entity';
 import { AuditEventEntity } from './audit-event.entity';
 import { ConnectionEntity } from './connection.entity';
 import { LocalSecretEntity } from './local-secret.entity';
+import { OAuthClientEntity } from './oauth-client.entity';
 import { OAuthStateEntity } from './oauth-state.entity';
 import { PendingClaimEntity } from './pending-claim.entity';
 import { SetupRunEntity } from './setup-run.entity';
@@ -11,6 +12,7 @@ export {
   AuditEventEntity,
   ConnectionEntity,
   LocalSecretEntity,
+  OAuthClientEntity,
   OAuthStateEntity,
   PendingClaimEntity,
   SetupRunEntity,
@@ -26,4 +28,5 @@ export const ENTITIES = [
   ApiKeyEntity,
   AuditEventEntity,
   LocalSecretEntity,
+  OAuthClientEntity,
 ];
