@@ -200,7 +200,7 @@ function printBanner(o: {
   say();
   say(`  Connect page   ${u}/connect`);
   if (o.signIn) {
-    say(`  Sign in        with GitHub as "${DEMO_USER.login}" (${DEMO_USER.email}); the GitHub emulator approves at once`); // prettier-ignore
+    say(`  Sign in        with GitHub as "${DEMO_USER.login}" (${DEMO_USER.email}); click Authorize on the emulated GitHub consent page`); // prettier-ignore
   } else {
     say('  Sign in        not wired yet (no GitHub emulator in scripts/demo/emulators.ts):');
     say('                 use the API with the bearer token below');

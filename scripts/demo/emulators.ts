@@ -142,7 +142,7 @@ export const EMULATORS: EmulatorEntry[] = [
       return [{ name: 'OVHcloud (EU, HTTPS)', url: ovh.url, env, caPem: ovh.ca.ca, close: () => ovh.close() }]; // prettier-ignore
     },
   },
-  // Sign-in (SPEC §9): the GitHub emulator approves the demo user at once. Its env() gives
+  // Sign-in (SPEC §9): the GitHub emulator signs the demo user in after its Authorize button. Its env() gives
   // LOGIN_GITHUB_CLIENT_ID/_SECRET/_URL/_API_URL, which is what turns sign-in on (demo.ts).
   {
     name: 'github',

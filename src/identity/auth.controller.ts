@@ -88,7 +88,10 @@ export class AuthController {
   async login(
     @ZodQuery(loginQuery) query: LoginQuery,
   ): Promise<{ url: string; statusCode: number }> {
-    return { url: await this.signIn.start(query.provider, query.redirect_to), statusCode: 302 };
+    return {
+      url: await this.signIn.start(query.provider, query.redirect_to ?? query.rd),
+      statusCode: 302,
+    };
   }
 
   @Get('callback')

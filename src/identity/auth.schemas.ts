@@ -12,6 +12,12 @@ export const loginQuery = z.strictObject({
     .describe(
       "Where to land after sign-in: a path, or a URL on PUBLIC_URL's or FRONTEND_URL's origin",
     ),
+  rd: z
+    .string()
+    .min(1)
+    .max(2048)
+    .optional()
+    .describe('The same as redirect_to, under the name ingress-nginx and oauth2-proxy use'),
 });
 
 export type LoginQuery = z.output<typeof loginQuery>;

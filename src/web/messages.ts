@@ -124,7 +124,10 @@ export const LOGIN_ERROR_MESSAGES: Record<string, string> = {
   invalid_state: 'That sign-in link is not valid or was used already. Sign in again.',
   state_expired: 'The sign-in took too long. Sign in again.',
   access_denied: 'The sign-in was declined at the identity provider.',
-  exchange_failed: 'The identity provider did not complete the sign-in. Try again.',
+  exchange_failed:
+    'The identity provider did not complete the sign-in: most often a wrong client secret or a redirect URI other than PUBLIC_URL/auth/callback at the provider. Try again, or tell the operator.',
+  provider_unavailable:
+    'The identity provider could not be reached (or its issuer URL is wrong). Try again in a moment.',
   identity_failed: 'The identity provider did not say who you are. Try again.',
   login_not_allowed: 'This account is not allowed to use the broker. Ask an operator to add it.',
   login_disabled: 'Sign-in is not enabled on this broker.',
