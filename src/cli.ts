@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import 'reflect-metadata';
 import { Command, CommanderError } from 'commander';
 import { type DataSource } from 'typeorm';
@@ -7,6 +8,8 @@ import { ConfigError, requireVariable } from './config/config';
 import { createDataSource } from './database/data-source';
 import { ApiKeyEntity } from './database/entities/api-key.entity';
 import { API_KEY_SCOPES } from './database/enums';
+import { registerAdminCommands } from './cli/admin-commands';
+import { CliFailure, registerUserCommands } from './cli/user-commands';
 
 /** Exit codes: sysexits' EX_CONFIG for a bad environment, 2 for a bad command line. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, config: 78 } as const;
@@ -89,8 +92,10 @@ async function withApiKeys<T>(io: CliIo, fn: (keys: ApiKeysService) => Promise<T
 }
 
 function buildProgram(io: CliIo): Command {
-  const program = new Command('cli')
-    .description('Credential broker administration')
+  const program = new Command('cbk')
+    .description(
+      'The credential broker: sign in and read tokens (login, connections, token), and operate it (api-key, admin)',
+    )
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError();
@@ -142,6 +147,8 @@ function buildProgram(io: CliIo): Command {
           throw new UsageError(`several API keys share the prefix "${idOrPrefix}"; revoke by id`);
       }
     });
+  registerUserCommands(program, io);
+  registerAdminCommands(program, io);
   return program;
 }
 
@@ -155,6 +162,10 @@ export async function runCli(argv: readonly string[], io: CliIo = processIo): Pr
     if (err instanceof CommanderError) {
       // Help and version are "errors" to commander; commander already printed its message.
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (err instanceof CliFailure) {
+      io.stderr(`error: ${err.message}\n`);
+      return err.exitCode;
     }
     if (err instanceof UsageError) {
       io.stderr(`error: ${err.message}\n`);

@@ -53,7 +53,7 @@ export async function createApi(config: AppConfig): Promise<NestFastifyApplicati
     pages: [{ prefix: CONNECT_PATH, csp: connectPageCsp(config), referrerPolicy: 'same-origin' }],
   });
   configureHttpServer(app);
-  mountAuthorizationServer(app);
+  mountAuthorizationServer(app, config);
   mountOpenApi(app);
   await mountJobDashboard(app);
   return app;

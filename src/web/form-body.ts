@@ -19,13 +19,14 @@ export function parseForm(text: string): Record<string, string | string[]> {
 }
 
 /**
- * Form bodies are for the connect page only. Nest would otherwise parse them on every route, so
+ * Form bodies are for the broker's pages only (the connect page, the authorization server's
+ * consent). Nest would otherwise parse them on every route, so
  * the JSON API would take a cross-site HTML form post; there it stays 415 unsupported_media_type.
  * Call before `app.init()` (Nest then keeps this parser instead of its own).
  */
 export function registerConnectFormParser(app: NestFastifyApplication, bodyLimit: number): void {
   app.useBodyParser(FORM_TYPE, { bodyLimit }, (req, body, done) => {
-    if (!isConnectPath(req.url)) {
+    if (!isConnectPath(req.url) && !req.url.startsWith('/oauth/interaction/')) {
       done(new BrokerError('unsupported_media_type', 'Send the body as application/json'));
       return;
     }

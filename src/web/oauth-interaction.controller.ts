@@ -8,7 +8,7 @@ import {
   AuthorizationServer,
   type OidcInteraction,
 } from '../identity/authorization-server/authorization-server';
-import { OAUTH_PAGE_CSP } from '../identity/authorization-server/mount';
+import { oauthPageCsp } from '../identity/authorization-server/mount';
 import { SignInService } from '../identity/sign-in.service';
 import { LOGIN_PROVIDER_LABELS } from './messages';
 import { OAUTH_PAGES, renderConsentPage, renderSignInChoice } from './oauth-pages';
@@ -210,9 +210,7 @@ export class OAuthInteractionController {
     formOrigin: string | null = null,
   ): void {
     // Chrome applies form-action to the redirect after a form post: the client's redirect_uri.
-    const csp = formOrigin
-      ? OAUTH_PAGE_CSP.replace("form-action 'self'", `form-action 'self' ${formOrigin}`)
-      : OAUTH_PAGE_CSP;
+    const csp = oauthPageCsp(this.config, formOrigin ?? undefined);
     void reply
       .status(status)
       .header('Content-Security-Policy', csp)

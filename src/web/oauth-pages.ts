@@ -9,6 +9,13 @@ export const SCOPE_WORDS: Record<string, string> = {
   offline_access: 'stay signed in (a refresh token) until you sign it out',
 };
 
+/** The action and CSRF value of the library's device form (markup it made, read not trusted). */
+function libraryForm(form: string): { action: string; xsrf: string } {
+  const action = /action="([^"]+)"/.exec(form)?.[1] ?? '/oauth/device';
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(form)?.[1] ?? '';
+  return { action: new URL(action, 'http://x').pathname, xsrf };
+}
+
 function layout(title: string, body: SafeHtml): string {
   return html`<!doctype html>
     <html lang="en">
@@ -30,19 +37,30 @@ function layout(title: string, body: SafeHtml): string {
  * as it is; everything else is escaped.
  */
 export const OAUTH_PAGES: OAuthPages = {
-  deviceCodeInput: ({ form, error }) =>
-    layout(
+  deviceCodeInput: ({ form, error }) => {
+    // The library's input form has no label; the page draws its own with the same action and
+    // CSRF field.
+    const { action, xsrf } = libraryForm(form);
+    return layout(
       'Sign in a device',
       html`${error && html`<div class="alert" role="alert">${error}</div>`}
         <section class="card">
-          <p>Enter the code your command-line tool or device shows.</p>
-          ${safe(form)}
-          <label for="user-code">Code</label>
-          <input id="user-code" name="user_code" autocomplete="off" autocapitalize="characters" spellcheck="false" required />
-          <button type="submit">Continue</button>
+          <form method="post" action="${action}">
+            <input type="hidden" name="xsrf" value="${xsrf}" />
+            <label for="user-code">The code your command-line tool or device shows</label>
+            <input
+              id="user-code"
+              name="user_code"
+              autocomplete="off"
+              autocapitalize="characters"
+              spellcheck="false"
+              required
+            />
+            <button type="submit">Continue</button>
           </form>
         </section>`,
-    ),
+    );
+  },
   deviceCodeConfirm: ({ form, clientName, userCode }) =>
     layout(
       'Sign in a device',
@@ -50,9 +68,10 @@ export const OAUTH_PAGES: OAuthPages = {
         <p><strong>${clientName}</strong> asks to act for you. The code it shows must be:</p>
         <p class="user-code"><code>${userCode}</code></p>
         ${safe(form)}
-        <button type="submit" name="confirm" value="yes">Yes, it is my device</button>
-        <button type="submit" name="abort" value="yes" class="danger">No, cancel</button>
-        </form>
+        <button type="submit" form="op.deviceConfirmForm">Yes, it is my device</button>
+        <button type="submit" form="op.deviceConfirmForm" name="abort" value="yes" class="danger">
+          No, cancel
+        </button>
       </section>`,
     ),
   deviceDone: ({ clientName }) =>
