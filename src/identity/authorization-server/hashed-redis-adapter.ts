@@ -24,8 +24,18 @@ const GRANTABLE = new Set([
   'BackchannelAuthenticationRequest',
 ]);
 
+/**
+ * A device code found by its user code gets this stand-in for its id: the index holds the
+ * storage key (a hash), never the device code, so the id itself cannot be given back. Saving
+ * or consuming through the stand-in reaches the same record.
+ */
+const STORED_AS = 'stored-as:';
+
 export function hashedRedisAdapter(redis: Redis, prefix = 'oauth') {
-  const key = (model: string, id: string) => `${prefix}:${model}:${sha256(id)}`;
+  const key = (model: string, id: string) =>
+    id.startsWith(STORED_AS)
+      ? `${prefix}:${model}:${id.slice(STORED_AS.length)}`
+      : `${prefix}:${model}:${sha256(id)}`;
   const grantKey = (grantId: string) => `${prefix}:grant:${sha256(grantId)}`;
   const userCodeKey = (userCode: string) => `${prefix}:DeviceCode:user-code:${sha256(userCode)}`;
   const uidKey = (model: string, uid: string) => `${prefix}:${model}:uid:${sha256(uid)}`;
@@ -48,12 +58,14 @@ export function hashedRedisAdapter(redis: Redis, prefix = 'oauth') {
         if (expiresIn) multi.expire(g, expiresIn, 'NX');
       }
       if (typeof userCode === 'string') {
-        if (expiresIn) multi.set(userCodeKey(userCode), id, 'EX', expiresIn);
-        else multi.set(userCodeKey(userCode), id);
+        const hashed = k.slice(`${prefix}:${this.model}:`.length);
+        if (expiresIn) multi.set(userCodeKey(userCode), hashed, 'EX', expiresIn);
+        else multi.set(userCodeKey(userCode), hashed);
       }
       if (typeof payload.uid === 'string') {
-        if (expiresIn) multi.set(uidKey(this.model, payload.uid), id, 'EX', expiresIn);
-        else multi.set(uidKey(this.model, payload.uid), id);
+        const hashed = k.slice(`${prefix}:${this.model}:`.length);
+        if (expiresIn) multi.set(uidKey(this.model, payload.uid), hashed, 'EX', expiresIn);
+        else multi.set(uidKey(this.model, payload.uid), hashed);
       }
       await multi.exec();
     }
@@ -62,17 +74,17 @@ export function hashedRedisAdapter(redis: Redis, prefix = 'oauth') {
       return this.read(id);
     }
 
-    /** The device code of a user code: the index holds the code's id (a secret), so it is looked up, not stored, by hash. */
+    /** The device code of a user code, through the index of hashes (see STORED_AS). */
     async findByUserCode(userCode: string): Promise<Payload | undefined> {
-      const id = await redis.get(userCodeKey(userCode));
-      if (id === null) return undefined;
-      const payload = await this.read(id);
+      const hashed = await redis.get(userCodeKey(userCode));
+      if (hashed === null) return undefined;
+      const payload = await this.read(`${STORED_AS}${hashed}`);
       return payload && { ...payload, userCode };
     }
 
     async findByUid(uid: string): Promise<Payload | undefined> {
-      const id = await redis.get(uidKey(this.model, uid));
-      return id === null ? undefined : this.read(id);
+      const hashed = await redis.get(uidKey(this.model, uid));
+      return hashed === null ? undefined : this.read(`${STORED_AS}${hashed}`);
     }
 
     async consume(id: string): Promise<void> {
@@ -97,6 +109,7 @@ export function hashedRedisAdapter(redis: Redis, prefix = 'oauth') {
     private async read(id: string): Promise<Payload | undefined> {
       const raw = await redis.get(key(this.model, id));
       if (raw === null) return undefined;
+      // Found through an index: the stand-in is all there is of the id (see STORED_AS).
       const { [ID_IS_JTI]: idIsJti, ...payload } = JSON.parse(raw) as Payload;
       return idIsJti === true ? { ...payload, jti: id } : payload;
     }
