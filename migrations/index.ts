@@ -1,10 +1,12 @@
 import { InitialSchema1795465202674 } from './1795465202674-InitialSchema';
 import { SetupRunInputs1796083200000 } from './1796083200000-SetupRunInputs';
 import { PendingClaims1796168604933 } from './1796168604933-PendingClaims';
+import { ExternalIdsAndAws1796256000000 } from './1796256000000-ExternalIdsAndAws';
 
 /** Every migration, oldest first. A new one is generated with `npm run migration:generate` and added here. */
 export const MIGRATIONS = [
   InitialSchema1795465202674,
   SetupRunInputs1796083200000,
   PendingClaims1796168604933,
+  ExternalIdsAndAws1796256000000,
 ];

@@ -1,6 +1,7 @@
 import { ApiKeyEntity } from './api-key.entity';
 import { AuditEventEntity } from './audit-event.entity';
 import { ConnectionEntity } from './connection.entity';
+import { ExternalIdEntity } from './external-id.entity';
 import { LocalSecretEntity } from './local-secret.entity';
 import { OAuthStateEntity } from './oauth-state.entity';
 import { PendingClaimEntity } from './pending-claim.entity';
@@ -10,6 +11,7 @@ export {
   ApiKeyEntity,
   AuditEventEntity,
   ConnectionEntity,
+  ExternalIdEntity,
   LocalSecretEntity,
   OAuthStateEntity,
   PendingClaimEntity,
@@ -20,6 +22,7 @@ export type { PendingClaimOutcome } from './pending-claim.entity';
 
 export const ENTITIES = [
   ConnectionEntity,
+  ExternalIdEntity,
   OAuthStateEntity,
   PendingClaimEntity,
   SetupRunEntity,
