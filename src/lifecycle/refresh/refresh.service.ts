@@ -3,7 +3,12 @@ import { Clock, SYSTEM_CLOCK } from '../../common/clock';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { type ConnectionEntity } from '../../database/entities';
 import { RefreshStateRepository } from '../../database/repositories/refresh-state.repository';
-import { type ProviderFailure, ProviderError, type TokenGrant } from '../../providers/provider';
+import {
+  type ProviderFailure,
+  ProviderError,
+  type TokenGrant,
+  tokenFieldsOf,
+} from '../../providers/provider';
 import { ProviderRegistry } from '../../providers/provider-registry';
 import {
   SECRET_STORE,
@@ -202,7 +207,10 @@ export class RefreshService {
     };
     const recorded = await this.connections.recordSuccess(row.id, success);
     await this.changes.publish(row.id);
-    this.cache.set(new SecretValue(ref, grant.secret));
+    this.cache.set(
+      new SecretValue(ref, grant.secret),
+      tokenFieldsOf(this.providers.driverOf(row.provider)),
+    );
     this.cache.dropOlder(ref.path, ref.version);
     report.finish('success', 'ok');
     this.report.succeeded(row, request, ref.version);
