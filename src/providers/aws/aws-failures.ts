@@ -9,7 +9,7 @@ import { ProviderError } from '../provider';
 export type StsFailure =
   /** The role's trust policy does not let the broker in (with these parameters). */
   | 'denied'
-  /** DurationSeconds above the role's MaxSessionDuration. */
+  /** DurationSeconds above the role's MaxSessionDuration (or role chaining's one hour). */
   | 'duration_too_long'
   /** STS refused the request's parameters otherwise (a role ARN it does not accept…). */
   | 'invalid'
@@ -49,7 +49,7 @@ export function classifyStsError(err: unknown): {
   if (code === 'AccessDenied' || code === 'AccessDeniedException') failure = 'denied';
   else if (
     code === 'ValidationError' &&
-    /DurationSeconds exceeds the MaxSessionDuration/i.test(message)
+    /DurationSeconds exceeds the (MaxSessionDuration|1 hour session limit)/i.test(message)
   )
     failure = 'duration_too_long';
   else if (code === 'ValidationError' || code === 'MalformedPolicyDocument') failure = 'invalid';

@@ -99,6 +99,7 @@ describe('STS failures', () => {
     [stsError('AccessDenied', 403), 'denied', 'aws_assume_role_denied', 422],
     [stsError('ValidationError', 400, DURATION), 'duration_too_long', 'aws_session_duration_too_long', 422], // prettier-ignore
     [stsError('ValidationError', 400, "Value at 'roleArn' failed"), 'invalid', 'validation_failed', 400], // prettier-ignore
+    [stsError('ValidationError', 400, 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.'), 'duration_too_long', 'aws_session_duration_too_long', 422], // prettier-ignore
     [stsError('SignatureDoesNotMatch', 403), 'broker_credentials', 'provider_unavailable', 503],
     [stsError('InvalidClientTokenId', 403), 'broker_credentials', 'provider_unavailable', 503],
     [stsError('Throttling', 400), 'transient', 'provider_unavailable', 503],
