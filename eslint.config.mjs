@@ -15,6 +15,7 @@ const PROVIDER_FOLDERS = src(
   'providers/azure',
   'providers/tailscale',
   'providers/ovh',
+  'providers/aws',
   'providers/oauth',
 );
 const EVERYTHING_ABOVE_COMMON = src(

@@ -2,6 +2,7 @@ import { InitialSchema1795465202674 } from './1795465202674-InitialSchema';
 import { SetupRunInputs1796083200000 } from './1796083200000-SetupRunInputs';
 import { PendingClaims1796168604933 } from './1796168604933-PendingClaims';
 import { OAuthClients1796250000000 } from './1796250000000-OAuthClients';
+import { ExternalIdsAndAws1796256000000 } from './1796256000000-ExternalIdsAndAws';
 
 /** Every migration, oldest first. A new one is generated with `npm run migration:generate` and added here. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   SetupRunInputs1796083200000,
   PendingClaims1796168604933,
   OAuthClients1796250000000,
+  ExternalIdsAndAws1796256000000,
 ];

@@ -20,7 +20,9 @@ import { ReadinessService } from './health/readiness.service';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsModule } from './metrics/metrics.module';
 import { JobsModule } from './jobs/jobs.module';
+import { AwsDriverModule } from './providers/aws/aws-driver.module';
 import { AzureDriverModule } from './providers/azure/azure-driver.module';
+import { AwsModule } from './providers/aws/aws.module';
 import { AzureModule } from './providers/azure/azure.module';
 import { GcpDriverModule } from './providers/gcp/gcp-driver.module';
 import { GcpModule } from './providers/gcp/gcp.module';
@@ -67,12 +69,14 @@ export class AppModule {
           AzureDriverModule,
           TailscaleDriverModule,
           OvhDriverModule,
+          AwsDriverModule,
         ]),
         ConnectionsModule,
         GcpModule,
         AzureModule,
         TailscaleModule,
         OvhModule,
+        AwsModule,
         WebModule,
         AdminModule,
       ],

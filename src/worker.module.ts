@@ -12,6 +12,7 @@ import { OAuthStateJanitorModule } from './providers/oauth/oauth-state-janitor';
 import { RefreshWorkerModule } from './lifecycle/refresh/refresh-worker.module';
 import { JobsModule } from './jobs/jobs.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { AwsDriverModule } from './providers/aws/aws-driver.module';
 import { AzureDriverModule } from './providers/azure/azure-driver.module';
 import { GcpDriverModule } from './providers/gcp/gcp-driver.module';
 import { OvhDriverModule } from './providers/ovh/ovh-driver.module';
@@ -44,6 +45,7 @@ export class WorkerModule {
           AzureDriverModule,
           TailscaleDriverModule,
           OvhDriverModule,
+          AwsDriverModule,
         ]),
         ScheduleModule.forRoot(),
         RefreshWorkerModule,

@@ -200,7 +200,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A current access token for the connection, refreshed first when it is about to expire */
+        /**
+         * A current access token for the connection, refreshed first when it is about to expire
+         * @description The default answer is `{ access_token, token_type, expires_at, scope }`; a provider whose credentials are not one bearer token answers its own shape (one of ConnectionToken), and may offer others with `?format=` (400 for a format the provider does not offer).
+         */
         get: operations["getConnectionToken"];
         put?: never;
         post?: never;
@@ -392,6 +395,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/aws/external-id": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The user's AWS external id, the broker's principal and the trust policy to attach
+         * @description The external id is made on first use and never changes. Attach the trust policy to the role the broker should assume, then POST /aws/connect with its ARN.
+         */
+        get: operations["awsExternalId"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/aws/connect": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Connect an AWS role: the broker assumes it with your external id
+         * @description Checks the ARN, calls STS AssumeRole with your external id, then makes sure the role refuses the broker without it (else 422 aws_external_id_not_enforced and nothing is stored). 201 for a new connection, 200 when the same role was already connected.
+         */
+        post: operations["awsConnect"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -404,6 +447,14 @@ export interface components {
         RetrySetupRequest: {
             /** @description GCP: the projects to set up, when setup asked for a selection */
             project_ids?: string[];
+        };
+        AwsConnectRequest: {
+            /** @description The role to assume: arn:<partition>:iam::<account id>:role/<path/name> */
+            role_arn: string;
+            /** @description The region the credentials are for (else the broker's AWS_REGION) */
+            region?: string;
+            /** @description DurationSeconds of each session, 900–43200 (default 3600; at most the role's MaxSessionDuration) */
+            session_duration_seconds?: number;
         };
         AzureLoginRequest: {
             /** @description Tenant id (GUID) or verified domain */
@@ -453,7 +504,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "validation_failed" | "payload_too_large" | "uri_too_long" | "headers_too_large" | "request_timeout" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_rejected" | "login_not_allowed" | "not_found" | "method_not_allowed" | "claim_not_found" | "provider_disabled" | "login_disabled" | "conflict" | "needs_reauth" | "rate_limited" | "provider_unavailable" | "secret_store_unavailable" | "service_unavailable" | "database_unavailable" | "redis_unavailable" | "azure_invalid_credentials" | "azure_invalid_tenant" | "azure_no_enabled_subscription" | "azure_subscription_not_found" | "tailscale_invalid_credentials" | "tailscale_missing_scope" | "internal_error";
+            code: "validation_failed" | "payload_too_large" | "uri_too_long" | "headers_too_large" | "request_timeout" | "unsupported_media_type" | "unauthenticated" | "forbidden" | "csrf_rejected" | "login_not_allowed" | "not_found" | "method_not_allowed" | "claim_not_found" | "provider_disabled" | "login_disabled" | "conflict" | "needs_reauth" | "rate_limited" | "provider_unavailable" | "secret_store_unavailable" | "service_unavailable" | "database_unavailable" | "redis_unavailable" | "azure_invalid_credentials" | "azure_invalid_tenant" | "azure_no_enabled_subscription" | "azure_subscription_not_found" | "tailscale_invalid_credentials" | "tailscale_missing_scope" | "aws_assume_role_denied" | "aws_external_id_not_enforced" | "aws_session_duration_too_long" | "internal_error";
             request_id: string;
             errors?: {
                 path: string;
@@ -464,7 +515,7 @@ export interface components {
             /** Format: uuid */
             id: string;
             /** @enum {string} */
-            provider: "gcp" | "azure" | "tailscale" | "ovh";
+            provider: "gcp" | "azure" | "tailscale" | "ovh" | "aws";
             /** @description The upstream identity: GCP email, Azure <tenant>/<subscription>, Tailscale tailnet, OVH nichandle */
             account_ref: string;
             display_name: string | null;
@@ -530,6 +581,7 @@ export interface components {
             /** @description Space-separated scopes */
             scope: string;
         };
+        ConnectionToken: components["schemas"]["AccessToken"] | components["schemas"]["AwsCredentials"] | components["schemas"]["AwsCredentialProcess"];
         RefreshResult: {
             /** Format: date-time */
             expires_at: string | null;
@@ -576,6 +628,51 @@ export interface components {
             providers: ("github" | "entra" | "oidc")[];
             authenticated: boolean;
             user?: components["schemas"]["AuthUser"];
+        };
+        AwsExternalId: {
+            /** @example cbk-0123456789abcdef0123456789abcdef */
+            external_id: string;
+            /** @example arn:aws:iam::111122223333:role/credential-broker */
+            broker_principal_arn: string;
+            /** @description A trust policy document to attach to the role (IAM → Role → Trust relationships) */
+            trust_policy: {
+                /** @enum {string} */
+                Version: "2012-10-17";
+                Statement: {
+                    Sid: string;
+                    /** @enum {string} */
+                    Effect: "Allow";
+                    Principal: {
+                        AWS: string;
+                    };
+                    /** @enum {string} */
+                    Action: "sts:AssumeRole";
+                    Condition: {
+                        StringEquals: {
+                            "sts:ExternalId": string;
+                        };
+                    };
+                }[];
+            };
+        };
+        AwsCredentials: {
+            /** @enum {string} */
+            token_type: "aws_credentials";
+            access_key_id: string;
+            secret_access_key: string;
+            session_token: string;
+            /** Format: date-time */
+            expires_at: string;
+            region: string;
+        };
+        AwsCredentialProcess: {
+            /** @enum {number} */
+            Version: 1;
+            AccessKeyId: string;
+            SecretAccessKey: string;
+            SessionToken: string;
+            /** Format: date-time */
+            Expiration: string;
         };
         LoginUrl: {
             /**
@@ -680,6 +777,8 @@ export interface operations {
                 provider: "github" | "entra" | "oidc";
                 /** @description Where to land after sign-in: a path, or a URL on PUBLIC_URL's or FRONTEND_URL's origin */
                 redirect_to?: string;
+                /** @description The same as redirect_to, under the name ingress-nginx and oauth2-proxy use */
+                rd?: string;
             };
             header?: never;
             path?: never;
@@ -926,7 +1025,7 @@ export interface operations {
     listConnections: {
         parameters: {
             query?: {
-                provider?: "gcp" | "azure" | "tailscale" | "ovh";
+                provider?: "gcp" | "azure" | "tailscale" | "ovh" | "aws";
                 status?: "active" | "refresh_failing" | "needs_reauth" | "revoked";
                 /** @description Page size, 1 to 100 (default 20) */
                 limit?: string;
@@ -1089,7 +1188,10 @@ export interface operations {
     };
     getConnectionToken: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description Another shape of the answer, offered by the connection's provider (such as credential_process); 400 otherwise */
+                format?: string;
+            };
             header?: never;
             path: {
                 /** @description The connection id */
@@ -1105,7 +1207,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["AccessToken"];
+                    "application/json": components["schemas"]["ConnectionToken"];
+                };
+            };
+            /** @description validation_failed: malformed body, unknown field, wrong type, bad filter, cursor or limit */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
                 };
             };
             /** @description unauthenticated */
@@ -1842,6 +1953,164 @@ export interface operations {
             };
             /** @description method_not_allowed */
             405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    awsExternalId: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required for API keys: the user id */
+                "X-On-Behalf-Of"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AwsExternalId"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the API key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description provider_unavailable or secret_store_unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    awsConnect: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required for API keys: the user id */
+                "X-On-Behalf-Of"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AwsConnectRequest"];
+            };
+        };
+        responses: {
+            /** @description An existing connection updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
+            };
+            /** @description A new connection */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Connection"];
+                };
+            };
+            /** @description validation_failed: malformed body, unknown field, wrong type, bad filter, cursor or limit */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the API key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the provider accepted the credentials but the account cannot be used */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description rate_limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description provider_unavailable or secret_store_unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

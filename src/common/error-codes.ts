@@ -48,6 +48,18 @@ export const ERROR_CODES = {
     status: 422,
     title: 'The Tailscale OAuth client lacks a required scope',
   },
+  aws_assume_role_denied: {
+    status: 422,
+    title: "AWS refused to let the broker assume the role: check the role's trust policy",
+  },
+  aws_external_id_not_enforced: {
+    status: 422,
+    title: "The role's trust policy does not require the broker's external id",
+  },
+  aws_session_duration_too_long: {
+    status: 422,
+    title: "The session duration exceeds the role's maximum session duration",
+  },
   internal_error: { status: 500, title: 'Internal error' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

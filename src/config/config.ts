@@ -138,6 +138,7 @@ export interface AppConfig {
   };
   azure: { enabled: boolean; authorityHost: string; armEndpoint: string; armScope: string };
   tailscale: { enabled: boolean; apiUrl: string; tag: string };
+  aws: AwsConfig;
   ovh: {
     enabled: boolean;
     regions: Record<
@@ -145,6 +146,22 @@ export interface AppConfig {
       { enabled: boolean; client?: OAuthClientConfig; authUrl: string; apiUrl: string }
     >;
   };
+}
+
+/** The broker's own AWS identity and where STS is (SPEC §13). */
+export interface AwsConfig {
+  enabled: boolean;
+  /** Why AWS is on or off, and where the broker's own credentials come from (the boot log). */
+  identity: string;
+  region: string;
+  stsEndpoint?: string;
+  /** Else the broker asks STS GetCallerIdentity (once). */
+  brokerPrincipalArn?: string;
+  /**
+   * Keys the configuration holds (AWS_ACCESS_KEY_ID with AWS_SECRET_ACCESS_KEY, either of which
+   * may have come from a *_FILE): given to the SDK as they are. Absent: the SDK's default chain.
+   */
+  keys?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }
 
 export class ConfigError extends Error {
@@ -326,7 +343,51 @@ function toAppConfig(e: Env): AppConfig {
       armScope: e.AZURE_ARM_SCOPE,
     },
     tailscale: { enabled: true, apiUrl: e.TAILSCALE_API_URL, tag: e.TAILSCALE_TAG },
+    aws: awsConfig(e),
     ovh: { enabled: Object.values(regions).some((r) => r.enabled), regions },
+  };
+}
+
+/**
+ * AWS is on when AWS_ENABLED says so, or (AWS_ENABLED unset) when anything names the broker's
+ * AWS identity or STS: AWS_BROKER_PRINCIPAL_ARN, AWS_STS_ENDPOINT, AWS_ACCESS_KEY_ID,
+ * AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE (EKS IRSA), or AWS_PROFILE.
+ */
+function awsConfig(e: Env): AwsConfig {
+  const source = e.AWS_ACCESS_KEY_ID
+    ? `access key ${e.AWS_ACCESS_KEY_ID.slice(0, 4)}… (AWS_ACCESS_KEY_ID)`
+    : e.AWS_ROLE_ARN && e.AWS_WEB_IDENTITY_TOKEN_FILE
+      ? `web identity for ${e.AWS_ROLE_ARN} (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE)`
+      : e.AWS_PROFILE
+        ? `profile ${e.AWS_PROFILE} (AWS_PROFILE)`
+        : 'the SDK default chain (shared config, container or instance credentials)';
+  const named = Boolean(
+    e.AWS_BROKER_PRINCIPAL_ARN ||
+    e.AWS_STS_ENDPOINT ||
+    e.AWS_ACCESS_KEY_ID ||
+    (e.AWS_ROLE_ARN && e.AWS_WEB_IDENTITY_TOKEN_FILE) ||
+    e.AWS_PROFILE,
+  );
+  const enabled = e.AWS_ENABLED ?? named;
+  const identity = enabled
+    ? `identity from ${source}`
+    : e.AWS_ENABLED === false
+      ? 'AWS_ENABLED=false'
+      : 'no AWS identity configured (AWS_ENABLED, AWS_BROKER_PRINCIPAL_ARN, AWS_ACCESS_KEY_ID, AWS_ROLE_ARN+AWS_WEB_IDENTITY_TOKEN_FILE or AWS_PROFILE)';
+  return {
+    enabled,
+    identity,
+    region: e.AWS_REGION,
+    stsEndpoint: e.AWS_STS_ENDPOINT,
+    brokerPrincipalArn: e.AWS_BROKER_PRINCIPAL_ARN,
+    keys:
+      e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY
+        ? {
+            accessKeyId: e.AWS_ACCESS_KEY_ID,
+            secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+            sessionToken: e.AWS_SESSION_TOKEN,
+          }
+        : undefined,
   };
 }
 
@@ -403,6 +464,9 @@ export function describeProviders(config: AppConfig): string[] {
     ovhRegions.length > 0
       ? `ovh: enabled for ${ovhRegions.join(', ')}`
       : 'ovh: disabled (no OVH_{EU,CA,US}_CLIENT_ID/_SECRET set)',
+    config.aws.enabled
+      ? `aws: enabled, ${config.aws.identity}; STS ${config.aws.stsEndpoint ?? `of ${config.aws.region}`}; principal ${config.aws.brokerPrincipalArn ?? 'from GetCallerIdentity'}`
+      : `aws: disabled (${config.aws.identity})`,
   ];
 }
 

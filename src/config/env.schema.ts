@@ -78,6 +78,8 @@ export const SECRET_VARIABLES = [
   'LOGIN_GITHUB_CLIENT_SECRET',
   'LOGIN_ENTRA_CLIENT_SECRET',
   'LOGIN_OIDC_CLIENT_SECRET',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
 ] as const;
 
 export const LOGIN_PROVIDER_KINDS = ['github', 'entra', 'oidc'] as const;
@@ -216,6 +218,32 @@ export const envSchema = z
     OVH_US_AUTH_URL: httpUrl.prefault('https://us.ovhcloud.com/auth/oauth2'),
     OVH_US_API_URL: httpUrl.prefault('https://api.us.ovhcloud.com/1.0'),
 
+    // AWS (SPEC §13). The broker's own identity is the SDK's default chain, which reads
+    // AWS_ACCESS_KEY_ID & co. itself; they are named here to decide enablement, to take the keys
+    // from *_FILE, and so that production can refuse published values.
+    AWS_ENABLED: bool.optional(),
+    AWS_REGION: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, 'must be an AWS region such as us-east-1')
+      .prefault('us-east-1'),
+    AWS_STS_ENDPOINT: httpUrl.optional(),
+    AWS_BROKER_PRINCIPAL_ARN: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[A-Za-z0-9+=,.@_/-]+$/,
+        'must be an IAM or STS ARN such as arn:aws:iam::123456789012:role/broker',
+      )
+      .optional(),
+    AWS_ACCESS_KEY_ID: z
+      .string()
+      .regex(/^[A-Z0-9]{16,128}$/, 'must be an AWS access key id')
+      .optional(),
+    AWS_SECRET_ACCESS_KEY: nonEmpty.optional(),
+    AWS_SESSION_TOKEN: nonEmpty.optional(),
+    AWS_ROLE_ARN: nonEmpty.optional(),
+    AWS_WEB_IDENTITY_TOKEN_FILE: nonEmpty.optional(),
+    AWS_PROFILE: nonEmpty.optional(),
+
     // Sign-in for people (SPEC §9): off while LOGIN_PROVIDERS is unset.
     LOGIN_PROVIDERS: list
       .pipe(z.array(z.enum(LOGIN_PROVIDER_KINDS, 'must list github, entra and/or oidc')))
@@ -303,6 +331,8 @@ export function crossFieldProblems(env: Raw): string[] {
     ['OVH_EU_CLIENT_ID', 'OVH_EU_CLIENT_SECRET'],
     ['OVH_CA_CLIENT_ID', 'OVH_CA_CLIENT_SECRET'],
     ['OVH_US_CLIENT_ID', 'OVH_US_CLIENT_SECRET'],
+    ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
+    ['AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE'],
   ];
   for (const [a, b] of pairs) {
     if (has(a) !== has(b)) {

@@ -5,14 +5,16 @@ import { type Caller } from '../auth/caller';
 import { CurrentCaller, RequireScopes } from '../auth/decorators';
 import { ConnectionsService } from './connections.service';
 import { connectionIdParam } from './connections.schemas';
-import { ZodParam, ZodResponse } from '../openapi/contract';
+import { ZodParam, ZodQuery, ZodResponse } from '../openapi/contract';
 import { problemResponses } from '../openapi/schemas';
 import { ManualRefresh } from './manual-refresh';
 import {
   type RefreshView,
+  type TokenQuery,
   type TokenView,
   TokenService,
   refreshView,
+  tokenQuery,
   tokenView,
 } from './token.service';
 
@@ -33,15 +35,20 @@ export class TokenController {
     operationId: 'getConnectionToken',
     summary:
       'A current access token for the connection, refreshed first when it is about to expire',
+    description:
+      'The default answer is `{ access_token, token_type, expires_at, scope }`; a provider whose ' +
+      'credentials are not one bearer token answers its own shape (one of ConnectionToken), and ' +
+      'may offer others with `?format=` (400 for a format the provider does not offer).',
   })
   @ZodResponse(200, tokenView)
-  @problemResponses(401, 403, 404, 409, 503)
+  @problemResponses(400, 401, 403, 404, 409, 503)
   token(
     @CurrentCaller() caller: Caller,
     @ZodParam('id', connectionIdParam) id: string,
+    @ZodQuery(tokenQuery) query: TokenQuery,
     @Req() req: FastifyRequest,
   ): Promise<TokenView> {
-    return this.tokens.read(caller, id, req.id);
+    return this.tokens.read(caller, id, req.id, query);
   }
 
   @Post(':id/refresh')

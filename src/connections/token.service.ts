@@ -20,9 +20,12 @@ import { TokenReadAudit } from './token-read-audit';
 import { z } from 'zod';
 import { dateTimeString, responseSchema } from '../openapi/contract';
 import { needsReauthProblem, refreshProblem } from './refresh-problem';
+import { ProviderRegistry } from '../providers/provider-registry';
+import { type CredentialProvider, tokenFieldsOf } from '../providers/provider';
+import { registeredTokenViews } from '../providers/token-views';
 
-/** GET /connections/:id/token. Never a refresh token, client secret or private key. */
-export const tokenView = responseSchema(
+/** GET /connections/:id/token by default. Never a refresh token, client secret or private key. */
+export const accessTokenView = responseSchema(
   'AccessToken',
   z.object({
     access_token: z.string(),
@@ -32,7 +35,35 @@ export const tokenView = responseSchema(
   }),
 );
 
-export type TokenView = z.output<typeof tokenView>;
+export type AccessTokenView = z.output<typeof accessTokenView>;
+
+/**
+ * The token route's answer: the default one, or the shape the connection's provider gives its
+ * credentials (registered by the provider, see providers/token-views.ts). Lazy, because the
+ * providers register theirs when their modules load, after this one.
+ */
+export const tokenView = responseSchema(
+  'ConnectionToken',
+  z.lazy(() => z.xor([accessTokenView, ...registeredTokenViews()])),
+);
+
+export type TokenView = AccessTokenView | Record<string, unknown>;
+
+/** `?format=`: another shape of the answer, where the connection's provider has one. */
+export const tokenQuery = z
+  .object({
+    format: z
+      .string()
+      .max(64)
+      .regex(/^[a-z_]+$/, 'must be a format name')
+      .optional()
+      .describe(
+        "Another shape of the answer, offered by the connection's provider (such as credential_process); 400 otherwise",
+      ),
+  })
+  .strict();
+
+export type TokenQuery = z.infer<typeof tokenQuery>;
 
 /** POST /connections/:id/refresh. */
 export const refreshView = responseSchema(
@@ -61,17 +92,29 @@ export class TokenService {
     private readonly rowCache: ConnectionRowCache,
     private readonly metrics: LifecycleMetrics,
     private readonly readAudit: TokenReadAudit,
+    private readonly providers: ProviderRegistry,
     @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.windowSeconds = config.lifecycle.refreshWindowSeconds;
   }
 
-  async read(caller: Caller, id: string, requestId?: string): Promise<TokenView> {
+  async read(
+    caller: Caller,
+    id: string,
+    requestId?: string,
+    query: TokenQuery = {},
+  ): Promise<TokenView> {
     const found = await this.ownedRow(caller, id);
+    // Presenting a stored token needs no upstream call: a disabled provider's driver still can.
+    const driver = this.providers.driverOf(found.provider);
+    this.checkFormat(driver, query.format);
     let outcome: TokenReadOutcome = 'error';
     try {
       const { connection, refreshed } = await this.current(found, caller, requestId);
-      const view = present(connection, await this.secretOf(connection));
+      const secret = await this.secretOf(connection, driver);
+      const view = driver?.tokenView
+        ? driver.tokenView(secret.reveal(), connection, query.format)
+        : present(connection, secret);
       outcome = refreshed ?? 'served';
       if (caller.kind === 'api_key') {
         this.readAudit.record({
@@ -92,6 +135,20 @@ export class TokenService {
     } finally {
       this.metrics.tokenReads.inc({ provider: found.provider, outcome });
     }
+  }
+
+  /** A format the connection's provider does not offer is a 400, before any refresh. */
+  private checkFormat(driver: CredentialProvider | undefined, format: string | undefined): void {
+    if (format === undefined || driver?.tokenFormats?.includes(format)) return;
+    const offering = this.providers.providersWithTokenFormat(format);
+    // A format some provider offers is named (it is ours, not the caller's); any other is not.
+    const message =
+      offering.length > 0
+        ? `${format} is only for connections of ${offering.join(', ')}`
+        : 'is not a format this connection offers';
+    throw new BrokerError('validation_failed', `format ${message}`, {
+      errors: [{ path: 'format', message }],
+    });
   }
 
   /** The caller's connection, from the per-process row cache when it holds it (see ConnectionRowCache). */
@@ -151,7 +208,10 @@ export class TokenService {
     }
   }
 
-  private async secretOf(connection: ConnectionEntity): Promise<SecretValue> {
+  private async secretOf(
+    connection: ConnectionEntity,
+    driver: CredentialProvider | undefined,
+  ): Promise<SecretValue> {
     const ref = { path: connection.vaultPath, version: connection.vaultVersion };
     const cached = this.cache.get(ref);
     if (cached) return cached;
@@ -168,12 +228,12 @@ export class TokenService {
       );
       throw new BrokerError('secret_store_unavailable', 'The token is not available; try again');
     }
-    this.cache.set(secret);
+    this.cache.set(secret, tokenFieldsOf(driver));
     return secret;
   }
 }
 
-function present(connection: ConnectionEntity, secret: SecretValue): TokenView {
+function present(connection: ConnectionEntity, secret: SecretValue): AccessTokenView {
   const data = secret.reveal();
   const accessToken = data.access_token;
   if (!accessToken || !connection.expiresAt) {

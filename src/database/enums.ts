@@ -1,5 +1,5 @@
 /** The providers the broker knows. Every switch over it ends in an exhaustiveness check. */
-export const PROVIDERS = ['gcp', 'azure', 'tailscale', 'ovh'] as const;
+export const PROVIDERS = ['gcp', 'azure', 'tailscale', 'ovh', 'aws'] as const;
 export type Provider = (typeof PROVIDERS)[number];
 
 export const CONNECTION_STATUSES = [

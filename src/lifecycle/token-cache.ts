@@ -1,14 +1,16 @@
+import { DEFAULT_TOKEN_FIELDS } from '../providers/provider';
 import { type SecretRef, SecretValue } from '../secrets/secret-store';
 
 export const TOKEN_CACHE_ENTRIES = 5_000;
 
-/** What a token read presents; refresh tokens, client secrets and keys are never kept here. */
-const SERVED_FIELDS = ['access_token', 'token_type', 'expires_at', 'scope'] as const;
-
-function servedPart(value: SecretValue): SecretValue {
+/**
+ * What a token read presents (the driver's `tokenFields`); refresh tokens, client secrets and
+ * keys are never kept here. The cache is this process's memory only: nothing goes to Redis.
+ */
+function servedPart(value: SecretValue, fields: readonly string[]): SecretValue {
   const data = value.reveal();
   const kept: Record<string, string> = {};
-  for (const field of SERVED_FIELDS) if (data[field] !== undefined) kept[field] = data[field];
+  for (const field of fields) if (data[field] !== undefined) kept[field] = data[field];
   return new SecretValue(value.ref, kept);
 }
 
@@ -35,11 +37,14 @@ export class TokenCache {
     return value;
   }
 
-  /** Keeps only the fields a token read serves (a heap dump holds no refresh token). */
-  set(value: SecretValue): void {
+  /**
+   * Keeps only `fields`, those a token read of the connection serves (a heap dump holds no
+   * refresh token): the default answer's unless the connection's driver names others.
+   */
+  set(value: SecretValue, fields: readonly string[] = DEFAULT_TOKEN_FIELDS): void {
     const key = cacheKey(value.ref);
     this.entries.delete(key);
-    this.entries.set(key, servedPart(value));
+    this.entries.set(key, servedPart(value, fields));
     while (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next();
       if (oldest.done) break;

@@ -27,6 +27,21 @@ export class ProviderRegistry {
     return driver;
   }
 
+  /**
+   * The driver whether or not it is enabled, for what needs no upstream call (presenting a
+   * token already stored); undefined when the process has none for this provider.
+   */
+  driverOf(provider: Provider): CredentialProvider | undefined {
+    return this.drivers.get(provider);
+  }
+
+  /** The providers whose token reads answer `?format=<format>`. */
+  providersWithTokenFormat(format: string): Provider[] {
+    return [...this.drivers.values()]
+      .filter((d) => d.tokenFormats?.includes(format))
+      .map((d) => d.provider);
+  }
+
   /** A provider's post-connect setup; undefined when it has none (setup_status not_applicable). */
   setupOf(provider: Provider): SetupDefinition | undefined {
     return this.drivers.get(provider)?.setup;

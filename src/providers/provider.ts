@@ -41,6 +41,34 @@ export interface CredentialProvider {
 
   /** Post-connect setup, for providers that have one (setup_status is not_applicable otherwise). */
   readonly setup?: SetupDefinition;
+
+  /**
+   * What GET /connections/:id/token answers, for a provider whose credentials are not one bearer
+   * token (AWS: a key id, a secret key and a session token). `format` is undefined (the default
+   * answer) or one of `tokenFormats`. Absent: `{ access_token, token_type, expires_at, scope }`.
+   * Its answer schemas are registered with `registerTokenView` (providers/token-views.ts).
+   */
+  tokenView?(
+    secret: SecretData,
+    connection: ConnectionEntity,
+    format: string | undefined,
+  ): Record<string, unknown>;
+
+  /** The `?format=` values `tokenView` answers besides the default; none when absent. */
+  readonly tokenFormats?: readonly string[];
+
+  /**
+   * The secret fields `tokenView` reads: all the token cache keeps of a secret version. Absent:
+   * DEFAULT_TOKEN_FIELDS. A field a refresh needs but a read does not show stays out.
+   */
+  readonly tokenFields?: readonly string[];
+}
+
+/** The fields the default token answer is made of (and all the token cache keeps of it). */
+export const DEFAULT_TOKEN_FIELDS = ['access_token', 'token_type', 'expires_at', 'scope'] as const;
+
+export function tokenFieldsOf(driver: CredentialProvider | undefined): readonly string[] {
+  return driver?.tokenFields ?? DEFAULT_TOKEN_FIELDS;
 }
 
 /** The result of a connect or refresh: the new secret version and the facts Postgres keeps. */
@@ -82,6 +110,7 @@ export const DRIVER_TOKENS: Record<Provider, symbol> = {
   azure: Symbol('AZURE_DRIVER'),
   tailscale: Symbol('TAILSCALE_DRIVER'),
   ovh: Symbol('OVH_DRIVER'),
+  aws: Symbol('AWS_DRIVER'),
 };
 
 /** The short machine word for a failed provider call, for logs and audit rows (never a secret). */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type FieldError } from '../common/error-codes';
 import { fieldErrors } from '../common/zod-pipe';
 import { OVH_REGIONS, type OvhRegion } from '../config/config';
+import { awsConnectBody } from '../providers/aws/aws.schemas';
 import { azureLoginBody } from '../providers/azure/azure.schemas';
 import { tailscaleConnectBody } from '../providers/tailscale/tailscale.schemas';
 import { type FormState } from './connect-page';
@@ -59,6 +60,22 @@ export const parseAzureForm = (body: unknown) =>
   parseWith(azureLoginBody, body, AZURE_FIELDS, SECRET_FIELDS);
 export const parseTailscaleForm = (body: unknown) =>
   parseWith(tailscaleConnectBody, body, TAILSCALE_FIELDS, SECRET_FIELDS);
+
+export const AWS_FIELDS = ['role_arn', 'region', 'session_duration_seconds'] as const;
+
+/** An HTML form sends the duration as text: digits become the number the JSON route takes. */
+export function parseAwsForm(body: unknown): Parsed<z.output<typeof awsConnectBody>> {
+  const input = withoutEmpty(body, AWS_FIELDS);
+  const duration = input.session_duration_seconds;
+  const typed =
+    typeof duration === 'string' && /^\d{1,6}$/.test(duration)
+      ? { ...input, session_duration_seconds: Number(duration) }
+      : input;
+  const parsed = awsConnectBody.safeParse(typed);
+  if (parsed.success) return { ok: true, value: parsed.data };
+  // The values go back as they were typed (text), with a message per field.
+  return { ok: false, state: formState(input, fieldErrors(parsed.error, typed, awsConnectBody), []) }; // prettier-ignore
+}
 
 const ovhForm = z.object({ region: z.enum(OVH_REGIONS as [OvhRegion, ...OvhRegion[]]) });
 export const parseOvhForm = (body: unknown) => parseWith(ovhForm, body, ['region'], []);

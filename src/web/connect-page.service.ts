@@ -5,7 +5,13 @@ import { classifyError } from '../common/problem';
 import { APP_CONFIG, type AppConfig, OVH_REGIONS } from '../config/config';
 import { ConnectionsService } from '../connections/connections.service';
 import { SetupService } from '../connections/setup.service';
-import { type ConnectPageModel, type ConnectionRow, type FormState } from './connect-page';
+import { AwsConnectService } from '../providers/aws/aws-connect.service';
+import {
+  type AwsSection,
+  type ConnectPageModel,
+  type ConnectionRow,
+  type FormState,
+} from './connect-page';
 import { type LandingQuery } from './connect-forms';
 import {
   CALLBACK_ERROR_MESSAGES,
@@ -43,6 +49,7 @@ export class ConnectPageService {
   constructor(
     private readonly connections: ConnectionsService,
     private readonly setup: SetupService,
+    private readonly aws: AwsConnectService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -51,7 +58,7 @@ export class ConnectPageService {
     extra: {
       query?: LandingQuery;
       alert?: string;
-      forms?: { azure?: FormState; tailscale?: FormState };
+      forms?: { azure?: FormState; tailscale?: FormState; aws?: FormState };
     } = {},
   ): Promise<ConnectPageModel> {
     const person = personOf(caller);
@@ -70,11 +77,27 @@ export class ConnectPageService {
           : [],
         azure: this.config.azure.enabled,
         tailscale: this.config.tailscale.enabled,
+        aws: this.config.aws.enabled,
       },
+      ...(person && this.config.aws.enabled ? { aws: await this.awsSection(person) } : {}),
       ...landing,
       ...(extra.alert ? { alert: extra.alert } : {}),
       ...(extra.forms ? { forms: extra.forms } : {}),
     };
+  }
+
+  /** What the user pastes into their role: their external id, the principal, the policy. */
+  private async awsSection(person: PersonCaller): Promise<AwsSection> {
+    try {
+      const view = await this.aws.externalId(person.userId);
+      return {
+        externalId: view.external_id,
+        principalArn: view.broker_principal_arn,
+        trustPolicy: JSON.stringify(view.trust_policy, null, 2),
+      };
+    } catch (err) {
+      return { unavailable: errorMessage(err) };
+    }
   }
 
   private async rows(person: PersonCaller): Promise<ConnectionRow[]> {

@@ -30,15 +30,26 @@ export interface ConnectPageModel {
   user: { label: string } | null;
   login: { enabled: boolean; providers: LoginProviderKind[] };
   connections: ConnectionRow[];
-  enabled: { gcp: boolean; ovhRegions: OvhRegion[]; azure: boolean; tailscale: boolean };
+  enabled: {
+    gcp: boolean;
+    ovhRegions: OvhRegion[];
+    azure: boolean;
+    tailscale: boolean;
+    aws: boolean;
+  };
+  /** The signed-in user's AWS external id and trust policy, when AWS is enabled. */
+  aws?: AwsSection;
   /** A polite status message (the outcome of the last form). */
   notice?: string;
   /** An error in words, shown in a role="alert" region. */
   alert?: string;
   /** A one-time claim code from a provider callback that the page must post for the user. */
   claim?: { code: string; provider: string };
-  forms?: { azure?: FormState; tailscale?: FormState };
+  forms?: { azure?: FormState; tailscale?: FormState; aws?: FormState };
 }
+
+export type AwsSection =
+  { externalId: string; principalArn: string; trustPolicy: string } | { unavailable: string };
 
 export const SETUP_POLL_STATUSES = new Set(['pending', 'running']);
 
@@ -133,7 +144,8 @@ function renderSignedIn(model: ConnectPageModel): SafeHtml {
       <h2 id="connect-title">Connect an account</h2>
       ${renderOAuthForms(model)} ${model.enabled.azure && renderAzureForm(model.forms?.azure)}
       ${model.enabled.tailscale && renderTailscaleForm(model.forms?.tailscale)}
-    </section>`;
+    </section>
+    ${model.enabled.aws && model.aws && renderAwsSection(model.aws, model.forms?.aws)}`;
 }
 
 function renderClaim(claim: { code: string; provider: string }): SafeHtml {
@@ -360,6 +372,48 @@ function renderTailscaleForm(state: FormState | undefined): SafeHtml {
     ${fields.map((f) => renderField('tailscale', f, state))}
     <button type="submit">Connect Tailscale</button>
   </form>`;
+}
+
+function renderAwsSection(aws: AwsSection, state: FormState | undefined): SafeHtml {
+  const fields: FieldSpec[] = [
+    {
+      name: 'role_arn',
+      label: 'Role ARN',
+      hint: 'arn:aws:iam::<account id>:role/<name>, with the trust policy above attached',
+    },
+    { name: 'region', label: 'Region', optional: true, hint: "Else the broker's default region" },
+    {
+      name: 'session_duration_seconds',
+      label: 'Session duration in seconds',
+      optional: true,
+      hint: "900 to 43200, at most the role's maximum session duration (default 3600)",
+    },
+  ];
+  return html`<section aria-labelledby="aws-title" class="aws">
+    <h2 id="aws-title">Connect AWS</h2>
+    ${
+      'unavailable' in aws
+        ? html`<p class="alert">${aws.unavailable}</p>`
+        : html`<p>
+              The broker assumes a role in your account. Attach this trust policy to the role (IAM,
+              the role, Trust relationships): it lets the broker in only with your external id.
+            </p>
+            <dl class="aws-identity">
+              <dt>Your external id</dt>
+              <dd><code id="aws-external-id">${aws.externalId}</code></dd>
+              <dt>Broker principal</dt>
+              <dd><code id="aws-principal">${aws.principalArn}</code></dd>
+            </dl>
+            <h3 id="aws-policy-title">Trust policy</h3>
+            <pre class="policy" aria-labelledby="aws-policy-title" tabindex="0">
+${aws.trustPolicy}</pre>`
+    }
+    <form method="post" action="/connect/aws" class="provider" novalidate>
+      <h3>AWS role</h3>
+      ${fields.map((f) => renderField('aws', f, state))}
+      <button type="submit">Connect AWS</button>
+    </form>
+  </section>`;
 }
 
 /** A page of its own for errors that come before the connect page can be drawn (guard, 404). */

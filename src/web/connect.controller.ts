@@ -24,6 +24,7 @@ import { ManualRefresh } from '../connections/manual-refresh';
 import { retrySetupBody } from '../connections/setup.schemas';
 import { SetupService } from '../connections/setup.service';
 import { fieldErrors } from '../common/zod-pipe';
+import { AwsConnectService } from '../providers/aws/aws-connect.service';
 import { AzureLoginService } from '../providers/azure/azure-login.service';
 import { GcpConnectService } from '../providers/gcp/gcp-connect.service';
 import { OvhConnectService } from '../providers/ovh/ovh-connect.service';
@@ -34,6 +35,7 @@ import {
   SECRET_FIELDS,
   formState,
   landingQuery,
+  parseAwsForm,
   parseAzureForm,
   parseClaimForm,
   parseOvhForm,
@@ -49,7 +51,7 @@ import { WebErrorFilter } from './web-error.filter';
 
 export const WEB_ASSETS = Symbol('WEB_ASSETS');
 
-type Forms = { azure?: FormState; tailscale?: FormState };
+type Forms = { azure?: FormState; tailscale?: FormState; aws?: FormState };
 
 /**
  * The connect page (SPEC §10): GET draws it for whoever is signed in; every form posts here,
@@ -70,6 +72,7 @@ export class ConnectController {
     private readonly ovh: OvhConnectService,
     private readonly azure: AzureLoginService,
     private readonly tailscale: TailscaleConnectService,
+    private readonly aws: AwsConnectService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(WEB_ASSETS) private readonly assets: Map<string, WebAsset>,
     /** Provided by the sign-in module; absent until it is (then only the cookies are cleared). */
@@ -158,6 +161,23 @@ export class ConnectController {
     await this.attempt(caller, reply, { tailscale: again }, async (person) => {
       if (!form.ok) throw invalidForm(form.state);
       await this.tailscale.connect(person.userId, form.value, person, req.id);
+      this.done(reply, 'connected');
+    });
+  }
+
+  @Post('aws')
+  @LoginRateLimit()
+  async connectAws(
+    @CurrentCaller() caller: Caller,
+    @Body() body: unknown,
+    @Req() req: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    const form = parseAwsForm(body);
+    const again = form.ok ? formState(withoutNumbers(form.value), [], []) : form.state;
+    await this.attempt(caller, reply, { aws: again }, async (person) => {
+      if (!form.ok) throw invalidForm(form.state);
+      await this.aws.connect(person.userId, form.value, person, req.id);
       this.done(reply, 'connected');
     });
   }
@@ -268,6 +288,15 @@ export class ConnectController {
       sendPage(reply, err.status, renderConnectPage(model));
     }
   }
+}
+
+/** A form's values as text again (the duration is a number once parsed). */
+function withoutNumbers(value: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(value).flatMap(([k, v]) =>
+      typeof v === 'string' || typeof v === 'number' ? [[k, String(v)]] : [],
+    ),
+  );
 }
 
 /** The fields' messages are drawn next to the fields (the form state), the alert says so. */

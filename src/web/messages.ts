@@ -15,6 +15,7 @@ export const PROVIDER_NAMES: Record<Provider, string> = {
   azure: 'Azure',
   tailscale: 'Tailscale',
   ovh: 'OVHcloud',
+  aws: 'AWS',
 };
 
 export const LOGIN_PROVIDER_LABELS: Record<LoginProviderKind, string> = {
@@ -101,6 +102,16 @@ export const ERROR_MESSAGES: Partial<Record<ErrorCode, string>> = {
   tailscale_invalid_credentials: 'Tailscale rejected the OAuth client id or secret.',
   tailscale_missing_scope:
     'The Tailscale OAuth client lacks a scope the broker needs (devices:core:read, policy_file, auth_keys).',
+  aws_assume_role_denied:
+    "AWS did not let the broker assume the role. Check that the role's trust policy is the one " +
+    'shown here: it must allow the broker principal with your external id.',
+  aws_external_id_not_enforced:
+    "The role's trust policy lets the broker in without your external id, so anyone who knows " +
+    'the role could use it through the broker. Add the sts:ExternalId condition shown here, then ' +
+    'connect again. Nothing was stored.',
+  aws_session_duration_too_long:
+    "The session duration is longer than the role's maximum session duration. Ask for less, or " +
+    'raise the maximum on the role.',
   internal_error:
     'Something went wrong on the broker. Try again; if it keeps failing, tell an operator.',
 };

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module';
 import { ConnectionsModule } from '../connections/connections.module';
 import { IdentityModule } from '../identity/identity.module';
+import { AwsModule } from '../providers/aws/aws.module';
 import { AzureModule } from '../providers/azure/azure.module';
 import { GcpModule } from '../providers/gcp/gcp.module';
 import { OvhModule } from '../providers/ovh/ovh.module';
@@ -26,6 +27,7 @@ import { loadWebAssets } from './web-assets';
     OvhModule,
     AzureModule,
     TailscaleModule,
+    AwsModule,
   ],
   controllers: [ConnectController, OAuthInteractionController],
   providers: [ConnectPageService, { provide: WEB_ASSETS, useFactory: () => loadWebAssets() }],

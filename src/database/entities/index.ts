@@ -1,6 +1,7 @@
 import { ApiKeyEntity } from './api-key.entity';
 import { AuditEventEntity } from './audit-event.entity';
 import { ConnectionEntity } from './connection.entity';
+import { ExternalIdEntity } from './external-id.entity';
 import { LocalSecretEntity } from './local-secret.entity';
 import { OAuthClientEntity } from './oauth-client.entity';
 import { OAuthStateEntity } from './oauth-state.entity';
@@ -11,6 +12,7 @@ export {
   ApiKeyEntity,
   AuditEventEntity,
   ConnectionEntity,
+  ExternalIdEntity,
   LocalSecretEntity,
   OAuthClientEntity,
   OAuthStateEntity,
@@ -22,6 +24,7 @@ export type { PendingClaimOutcome } from './pending-claim.entity';
 
 export const ENTITIES = [
   ConnectionEntity,
+  ExternalIdEntity,
   OAuthStateEntity,
   PendingClaimEntity,
   SetupRunEntity,

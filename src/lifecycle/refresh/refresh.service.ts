@@ -3,7 +3,12 @@ import { Clock, SYSTEM_CLOCK } from '../../common/clock';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { type ConnectionEntity } from '../../database/entities';
 import { RefreshStateRepository } from '../../database/repositories/refresh-state.repository';
-import { type ProviderFailure, ProviderError, type TokenGrant } from '../../providers/provider';
+import {
+  type ProviderFailure,
+  ProviderError,
+  type TokenGrant,
+  tokenFieldsOf,
+} from '../../providers/provider';
 import { ProviderRegistry } from '../../providers/provider-registry';
 import {
   SECRET_STORE,
@@ -160,7 +165,7 @@ export class RefreshService {
     // The call may have been slow: the lock must outlive the writes that follow. Should it have
     // lapsed meanwhile, the check-and-set below still keeps a newer token from being overwritten.
     await lock.ensure(REFRESH_LOCK_TTL_MS - 5_000, REFRESH_LOCK_TTL_MS).catch(() => false);
-    return this.store(row, request, requestedAt, secret, grant, report);
+    return this.store(row, request, requestedAt, secret, grant, report, tokenFieldsOf(driver));
   }
 
   /** Vault first (check-and-set on the version read), then Postgres, then the caches. */
@@ -171,6 +176,8 @@ export class RefreshService {
     secret: SecretValue,
     grant: TokenGrant,
     report: AttemptReport,
+    /** What a token read of this connection presents: all the token cache keeps. */
+    tokenFields: readonly string[],
   ): Promise<RefreshOutcome> {
     let ref;
     try {
@@ -202,7 +209,7 @@ export class RefreshService {
     };
     const recorded = await this.connections.recordSuccess(row.id, success);
     await this.changes.publish(row.id);
-    this.cache.set(new SecretValue(ref, grant.secret));
+    this.cache.set(new SecretValue(ref, grant.secret), tokenFields);
     this.cache.dropOlder(ref.path, ref.version);
     report.finish('success', 'ok');
     this.report.succeeded(row, request, ref.version);

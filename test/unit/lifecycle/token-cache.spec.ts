@@ -63,3 +63,28 @@ describe('TokenCache contents', () => {
     });
   });
 });
+
+describe('TokenCache with a driver’s token fields', () => {
+  it('keeps exactly the fields the driver presents, nothing a refresh alone needs', () => {
+    const cache = new TokenCache(10);
+    cache.set(
+      new SecretValue(
+        { path: 'connections/aws', version: 1 },
+        {
+          access_key_id: 'ASIAKEPT',
+          secret_access_key: 'kept-secret',
+          session_token: 'kept-token',
+          expires_at: '2030-01-01T00:00:00.000Z',
+          region: 'eu-west-1',
+          role_arn: 'arn:aws:iam::1:role/dropped',
+          external_id: 'cbk-dropped',
+        },
+      ),
+      ['access_key_id', 'secret_access_key', 'session_token', 'expires_at', 'region'],
+    );
+    expect(Object.keys(cache.get({ path: 'connections/aws', version: 1 })?.reveal() ?? {})).toEqual(
+      ['access_key_id', 'secret_access_key', 'session_token', 'expires_at', 'region'],
+    );
+    expect(JSON.stringify(cache)).not.toContain('kept-secret');
+  });
+});

@@ -2,7 +2,7 @@ import { type ConnectionView } from '../../../src/connections/connection.present
 import { type SetupView } from '../../../src/connections/setup.schemas';
 import { type ConnectPageModel, renderConnectPage } from '../../../src/web/connect-page';
 import { connectPageCsp, isConnectPath } from '../../../src/web/connect-csp';
-import { parseAzureForm, parseTailscaleForm } from '../../../src/web/connect-forms';
+import { parseAwsForm, parseAzureForm, parseTailscaleForm } from '../../../src/web/connect-forms';
 import { parseForm } from '../../../src/web/form-body';
 
 const HOSTILE = `<img src=x onerror="alert(1)">`;
@@ -45,7 +45,7 @@ function model(over: Partial<ConnectPageModel> = {}): ConnectPageModel {
     user: { label: 'Alice' },
     login: { enabled: true, providers: ['github', 'entra', 'oidc'] },
     connections: [],
-    enabled: { gcp: true, ovhRegions: ['eu', 'ca'], azure: true, tailscale: true },
+    enabled: { gcp: true, ovhRegions: ['eu', 'ca'], azure: true, tailscale: true, aws: false },
     ...over,
   };
 }
@@ -170,7 +170,7 @@ describe('connect page rendering', () => {
   it('shows only enabled providers and regions, the alert, the notice and the claim form', () => {
     const out = page(
       model({
-        enabled: { gcp: false, ovhRegions: ['us'], azure: true, tailscale: true },
+        enabled: { gcp: false, ovhRegions: ['us'], azure: true, tailscale: true, aws: false },
         alert: 'Azure rejected it',
         notice: 'Done.',
         claim: { code: 'c'.repeat(43), provider: 'gcp' },
@@ -201,6 +201,38 @@ describe('connect page rendering', () => {
     expect(out).toMatch(/aria-describedby="azure-tenant-id-hint azure-tenant-id-error"/);
     expect(out).toMatch(/id="azure-client-secret"[^>]*type="password"[^>]*value=""/);
     expect(Object.keys(parsed.state.errors).sort()).toEqual(['client_id', 'tenant_id']);
+  });
+});
+
+describe('the AWS section', () => {
+  const aws = {
+    externalId: 'cbk-0123456789abcdef0123456789abcdef',
+    principalArn: 'arn:aws:iam::111111111111:role/broker',
+    trustPolicy: '{\n  "Version": "2012-10-17"\n}',
+  };
+
+  it('shows the external id, the principal and the policy in a <pre>, only when AWS is on', () => {
+    const on = page(model({ enabled: { ...model().enabled, aws: true }, aws }));
+    expect(on).toContain('Connect AWS');
+    expect(on).toContain('<code id="aws-external-id">cbk-0123456789abcdef0123456789abcdef</code>');
+    expect(on).toContain('arn:aws:iam::111111111111:role/broker');
+    expect(on).toMatch(
+      /<pre class="policy"[^>]*>\n?\{\n {2}&quot;Version&quot;: &quot;2012-10-17&quot;\n\}<\/pre>/,
+    );
+    expect(on).toContain('action="/connect/aws"');
+    expect(on).not.toMatch(/<script>|onclick=|style=/);
+    expect(page(model({ aws }))).not.toContain('Connect AWS');
+  });
+
+  it('parses the AWS form: an empty optional field is not given, digits are a number', () => {
+    const role_arn = 'arn:aws:iam::123456789012:role/deploy';
+    expect(parseAwsForm({ role_arn, region: '', session_duration_seconds: '' })).toEqual({ ok: true, value: { role_arn } }); // prettier-ignore
+    expect(parseAwsForm({ role_arn, session_duration_seconds: '7200' })).toEqual({ ok: true, value: { role_arn, session_duration_seconds: 7200 } }); // prettier-ignore
+    const bad = parseAwsForm({ role_arn: 'deploy', session_duration_seconds: '12h' });
+    expect(bad.ok).toBe(false);
+    if (bad.ok) return;
+    expect(Object.keys(bad.state.errors).sort()).toEqual(['role_arn', 'session_duration_seconds']);
+    expect(bad.state.values).toEqual({ role_arn: 'deploy', session_duration_seconds: '12h' });
   });
 });
 
