@@ -157,7 +157,7 @@ export async function refreshTokens(
       resource,
     }),
   });
-  const body = (await res.json());
+  const body: unknown = await res.json();
   return { status: res.status, tokens: res.ok ? (body as BrokerTokens) : undefined, body };
 }
 
