@@ -12,7 +12,8 @@ import { type FastifyReply, type FastifyRequest } from 'fastify';
 import { Public } from '../auth/decorators';
 import { BrokerError } from '../common/error-codes';
 import { PROBLEM_CONTENT_TYPE, classifyError, toProblem } from '../common/problem';
-import { problemResponses } from '../openapi/schemas';
+import { schemaRef } from '../openapi/contract';
+import { problemResponses, problemSchema } from '../openapi/schemas';
 import { McpAuthenticator } from './mcp-authenticator';
 import { McpTools } from './mcp-tools';
 import { MCP_PATH } from './protected-resource';
@@ -53,7 +54,13 @@ export class McpController {
     schema: { type: 'object', description: 'A JSON-RPC 2.0 request or notification of MCP' },
   })
   @ApiResponse({ status: 200, description: 'The JSON-RPC response (application/json)' })
-  @problemResponses(401, 403)
+  @problemResponses(401)
+  @ApiResponse({
+    status: 403,
+    description:
+      'insufficient_scope: the token lacks the scope of the tool called (WWW-Authenticate names it)',
+    content: { 'application/problem+json': { schema: schemaRef(problemSchema) } },
+  })
   async post(@Req() req: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
     const caller = await this.auth.authenticate(req);
     // Peeked before the SDK sees it: a tool the token has no scope for is an HTTP 403 with a
