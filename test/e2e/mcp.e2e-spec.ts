@@ -454,6 +454,18 @@ describe('MCP endpoint (e2e)', () => {
     const again = await refreshTokens(broker.url, client, first, mcpUrl);
     expect(again.status).toBe(400);
     answers.push(JSON.stringify(again.body));
+    // POST /oauth/revoke (RFC 7009), as docs/mcp.md tells a person to: the grant's refresh ends.
+    const revoke = await fetch(`${broker.url}/oauth/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        token: tokens.refresh_token as string,
+        client_id: client.client_id,
+      }),
+    });
+    expect(revoke.status).toBe(200);
+    const revoked = await refreshTokens(broker.url, client, tokens.refresh_token as string, mcpUrl);
+    expect(revoked.status).toBe(400);
   });
 
   it('says needs_reauth in words when the provider no longer takes the connection', async () => {
