@@ -32,6 +32,7 @@ const EVERYTHING_ABOVE_COMMON = src(
   'lifecycle',
   'connections',
   'providers',
+  'mcp',
   'openapi',
   'http',
   'health',
@@ -45,6 +46,7 @@ const EVERYTHING_ABOVE_COMMON = src(
 const HTTP_AND_ENTRIES = src(
   'connections',
   'identity',
+  'mcp',
   'web',
   'openapi',
   'http',
@@ -105,6 +107,42 @@ const LAYER_ZONES = [
     target: './src/web',
     from: src('lifecycle', 'database', 'secrets', 'jobs', 'redis', 'admin', 'health', 'openapi'),
     message: 'web/ calls the services of connections/ and the providers, not the engine or storage',
+  },
+  {
+    // The MCP endpoint is tools over the services of connections/ and the callers of auth/,
+    // like a JSON controller: the engine, storage and the providers only through them.
+    target: './src/mcp',
+    from: src(
+      'lifecycle',
+      'database',
+      'secrets',
+      'jobs',
+      'redis',
+      'providers',
+      'identity',
+      'web',
+      'admin',
+      'health',
+      'http',
+    ),
+    message:
+      'mcp/ calls the services of connections/ and auth/, not the engine, storage, a provider or the pages',
+  },
+  {
+    target: src(
+      'connections',
+      'identity',
+      'providers',
+      'auth',
+      'http',
+      'lifecycle',
+      'jobs',
+      'admin',
+      'openapi',
+      'web',
+    ),
+    from: src('mcp'),
+    message: 'nothing below the assembly imports the MCP endpoint (only app.module.ts does)',
   },
   {
     target: src(

@@ -18,6 +18,7 @@ import { HealthController } from './health/health.controller';
 import { IdentityModule } from './identity/identity.module';
 import { ReadinessService } from './health/readiness.service';
 import { MetricsController } from './metrics/metrics.controller';
+import { McpModule } from './mcp/mcp.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { JobsModule } from './jobs/jobs.module';
 import { AwsDriverModule } from './providers/aws/aws-driver.module';
@@ -77,6 +78,7 @@ export class AppModule {
         TailscaleModule,
         OvhModule,
         AwsModule,
+        McpModule,
         WebModule,
         AdminModule,
       ],

@@ -35,6 +35,6 @@ import { TokenService } from './token.service';
     SetupService,
     SetupRunsRepository,
   ],
-  exports: [ConnectionsService, ManualRefresh, SetupService, ClaimService],
+  exports: [ConnectionsService, TokenService, ManualRefresh, SetupService, ClaimService],
 })
 export class ConnectionsModule {}

@@ -30,6 +30,13 @@ const PUBLIC_ROUTES = new Set([
   'GET /connect',
   'GET /connect/assets/:name',
   'POST /connect/logout',
+  // The authorization server's interaction page asks for sign-in itself (@OptionalCaller), as
+  // the connect page does; its Allow and Deny posts need a caller.
+  'GET /oauth/interaction/:uid',
+  // The MCP endpoint's protected resource metadata (RFC 9728): how a client without a token
+  // finds the authorization server. /mcp itself answers 401 (it checks its tokens itself).
+  'GET /.well-known/oauth-protected-resource',
+  'GET /.well-known/oauth-protected-resource/mcp',
 ]);
 
 describe('route protection (every route enumerated)', () => {

@@ -3,7 +3,7 @@ import { type SetupView } from '../../../src/connections/setup.schemas';
 import { type ConnectPageModel, renderConnectPage } from '../../../src/web/connect-page';
 import { connectPageCsp, isConnectPath } from '../../../src/web/connect-csp';
 import { parseAwsForm, parseAzureForm, parseTailscaleForm } from '../../../src/web/connect-forms';
-import { parseForm } from '../../../src/web/form-body';
+import { parseForm, takesFormBodies } from '../../../src/web/form-body';
 
 const HOSTILE = `<img src=x onerror="alert(1)">`;
 
@@ -276,5 +276,16 @@ describe('connect forms and policy', () => {
     expect(csp).toContain("script-src 'self'; style-src 'self'");
     expect(csp).not.toContain('unsafe-inline');
     expect(csp).toContain("frame-ancestors 'none'; base-uri 'none'");
+  });
+});
+
+describe('which routes take form bodies', () => {
+  it("takes them on the broker's pages only: the connect page and the consent page's forms", () => {
+    expect(takesFormBodies('/connect/gcp')).toBe(true);
+    expect(takesFormBodies('/oauth/interaction/abc/confirm')).toBe(true);
+    expect(takesFormBodies('/oauth/interaction/abc/abort')).toBe(true);
+    expect(takesFormBodies('/connections')).toBe(false);
+    expect(takesFormBodies('/mcp')).toBe(false);
+    expect(takesFormBodies('/oauth/token')).toBe(false);
   });
 });
