@@ -2,7 +2,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github';
 import { CookieJar, followSignIn } from '../fakes/identity-browser';
 import { BrokerHarness } from '../support/broker';
-import { approveDevice } from '../support/oauth-person';
+import { approveDevice } from '../support/broker-oauth';
 import { runBuilt } from '../support/processes';
 
 interface Tokens {

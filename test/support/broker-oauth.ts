@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type CookieJar, followRedirects } from '../fakes/identity-browser';
+import { type CookieJar, type SignInAnswer, followRedirects } from '../fakes/identity-browser';
 
 /** A client registered at the broker's /oauth/register (RFC 7591), public (PKCE only). */
 export interface RegisteredClient {
@@ -88,27 +88,7 @@ export async function authorizeWithPkce(
   });
   pages.push(answer.text);
   if (answer.status !== 0) {
-    const uid = /action="\/oauth\/interaction\/([^/"]+)\/confirm"/.exec(answer.text)?.[1];
-    if (answer.status !== 200 || !uid) {
-      throw new Error(
-        `no consent page: ${answer.status} ${answer.url} ${answer.text.slice(0, 300)}`,
-      );
-    }
-    const confirm = `${brokerUrl}/oauth/interaction/${uid}/confirm`;
-    const cookie = jar.header(confirm);
-    const res = await fetch(confirm, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { origin: brokerUrl, ...(cookie ? { cookie } : {}) },
-    });
-    jar.store(confirm, res.headers.getSetCookie());
-    const location = res.headers.get('location');
-    pages.push(await res.text());
-    if (!location) throw new Error(`Allow did not redirect: ${res.status}`);
-    answer = await followRedirects(new URL(location, confirm).toString(), {
-      cookieJar: jar,
-      stopBefore: toClient,
-    });
+    answer = await allowConsent(answer, jar, brokerUrl, { stopBefore: toClient });
     pages.push(answer.text);
   }
   const back = new URL(answer.url);
@@ -124,6 +104,107 @@ export async function authorizeWithPkce(
     resource: request.resource,
   });
   return { code, iss: back.searchParams.get('iss'), state, tokens, pages };
+}
+
+/**
+ * Clicks Allow on the broker's consent page (an Origin-checked form post with the jar's broker
+ * session and the library's interaction cookies) and follows where it leads.
+ */
+export async function allowConsent(
+  consentPage: SignInAnswer,
+  jar: CookieJar,
+  brokerUrl: string,
+  options: { stopBefore?: (url: URL) => boolean } = {},
+): Promise<SignInAnswer> {
+  const uid = /action="\/oauth\/interaction\/([^/"]+)\/confirm"/.exec(consentPage.text)?.[1];
+  if (consentPage.status !== 200 || !uid) {
+    throw new Error(
+      `no consent page: ${consentPage.status} ${consentPage.url} ${consentPage.text.slice(0, 300)}`,
+    );
+  }
+  const confirm = `${brokerUrl}/oauth/interaction/${uid}/confirm`;
+  const cookie = jar.header(confirm);
+  const res = await fetch(confirm, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { origin: brokerUrl, ...(cookie ? { cookie } : {}) },
+  });
+  jar.store(confirm, res.headers.getSetCookie());
+  const location = res.headers.get('location');
+  if (!location) throw new Error(`Allow did not redirect: ${res.status}`);
+  return followRedirects(new URL(location, confirm).toString(), {
+    cookieJar: jar,
+    stopBefore: options.stopBefore,
+  });
+}
+
+/**
+ * Approves a device code (RFC 8628) as the person signed in through `jar` would in a browser:
+ * the prefilled code page (a form the browser submits by itself), the confirmation, then consent.
+ */
+export async function approveDevice(
+  verificationUriComplete: string,
+  jar: CookieJar,
+): Promise<SignInAnswer> {
+  const brokerUrl = new URL(verificationUriComplete).origin;
+  const first = await followRedirects(verificationUriComplete, { cookieJar: jar });
+  const auto = formFields(first.text);
+  const confirmPage = await postForm(
+    new URL(auto.action, brokerUrl).toString(),
+    auto.fields,
+    jar,
+    brokerUrl,
+  );
+  const confirm = formFields(confirmPage.text, 'op.deviceConfirmForm');
+  const consentPage = await postForm(
+    new URL(confirm.action, brokerUrl).toString(),
+    confirm.fields,
+    jar,
+    brokerUrl,
+  );
+  return allowConsent(consentPage, jar, brokerUrl);
+}
+
+/** The action and fields of a page's form (the first, or the one with `formId`). */
+function formFields(
+  page: string,
+  formId?: string,
+): { action: string; fields: Record<string, string> } {
+  const forms = [...page.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/g)];
+  const form = formId ? forms.find((f) => f[1].includes(`id="${formId}"`)) : forms[0];
+  if (!form) throw new Error(`no form${formId ? ` #${formId}` : ''} in: ${page.slice(0, 500)}`);
+  const fields: Record<string, string> = {};
+  for (const input of form[2].matchAll(/<input\b([^>]*)>/g)) {
+    const name = /name="([^"]+)"/.exec(input[1])?.[1];
+    if (name) fields[name] = (/value="([^"]*)"/.exec(input[1])?.[1] ?? '').replace(/&amp;/g, '&');
+  }
+  return { action: (/action="([^"]+)"/.exec(form[1])?.[1] ?? '').replace(/&amp;/g, '&'), fields };
+}
+
+/** Posts a page's form as a browser does (urlencoded, its Origin, the jar's cookies) and follows redirects. */
+async function postForm(
+  url: string,
+  fields: Record<string, string>,
+  jar: CookieJar,
+  origin: string,
+): Promise<SignInAnswer> {
+  const cookie = jar.header(url);
+  const res = await fetch(url, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin,
+      ...(cookie ? { cookie } : {}),
+    },
+    body: new URLSearchParams(fields),
+  });
+  jar.store(url, res.headers.getSetCookie());
+  const location = res.headers.get('location');
+  if (location && res.status >= 300 && res.status < 400) {
+    return followRedirects(new URL(location, url).toString(), { cookieJar: jar });
+  }
+  return { url, status: res.status, text: await res.text(), setCookie: [], hops: [url] };
 }
 
 export async function exchangeCode(
