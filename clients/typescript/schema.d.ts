@@ -502,6 +502,32 @@ export interface components {
             /** @description GCP: the projects to set up, when setup asked for a selection */
             project_ids?: string[];
         };
+        /** @description A JSON-RPC 2.0 request or notification of MCP, or a batch of them */
+        McpMessage: ({
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            /** @description initialize, tools/list, tools/call, … */
+            method: string;
+            /** @description Absent for a notification */
+            id?: string | number;
+            params?: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        }) | ({
+            /** @enum {string} */
+            jsonrpc: "2.0";
+            /** @description initialize, tools/list, tools/call, … */
+            method: string;
+            /** @description Absent for a notification */
+            id?: string | number;
+            params?: {
+                [key: string]: unknown;
+            };
+        } & {
+            [key: string]: unknown;
+        })[];
         AwsConnectRequest: {
             /** @description The role to assume: arn:<partition>:iam::<account id>:role/<path/name> */
             role_arn: string;
@@ -2191,7 +2217,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": Record<string, never>;
+                "application/json": components["schemas"]["McpMessage"];
             };
         };
         responses: {

@@ -16,6 +16,7 @@ import { schemaRef } from '../openapi/contract';
 import { problemResponses, problemSchema } from '../openapi/schemas';
 import { McpAuthenticator } from './mcp-authenticator';
 import { McpTools } from './mcp-tools';
+import { mcpMessage } from './mcp.schemas';
 import { MCP_PATH } from './protected-resource';
 import { scopesCalledFor, missingScopes } from './tool-scopes';
 
@@ -50,9 +51,7 @@ export class McpController {
       'Tools: list_connections, get_connection (connections:read), get_access_token (tokens:read), refresh_connection (connections:write). ' +
       'A tool call without its scope answers 403 with `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"`.',
   })
-  @ApiBody({
-    schema: { type: 'object', description: 'A JSON-RPC 2.0 request or notification of MCP' },
-  })
+  @ApiBody({ schema: schemaRef(mcpMessage) })
   @ApiResponse({ status: 200, description: 'The JSON-RPC response (application/json)' })
   @problemResponses(401)
   @ApiResponse({

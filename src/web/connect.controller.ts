@@ -32,6 +32,7 @@ import { TailscaleConnectService } from '../providers/tailscale/tailscale-connec
 import { SignInService } from '../identity/sign-in.service';
 import { CONNECT_PATH } from './connect-csp';
 import {
+  type Parsed,
   SECRET_FIELDS,
   formState,
   landingQuery,
@@ -139,13 +140,9 @@ export class ConnectController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const form = parseAzureForm(body);
-    const again = form.ok ? formState(form.value, [], SECRET_FIELDS) : form.state;
-    await this.attempt(caller, reply, { azure: again }, async (person) => {
-      if (!form.ok) throw invalidForm(form.state);
-      await this.azure.login(person.userId, form.value, person, req.id);
-      this.done(reply, 'connected');
-    });
+    await this.connectByForm(caller, reply, 'azure', parseAzureForm(body), (person, value) =>
+      this.azure.login(person.userId, value, person, req.id),
+    );
   }
 
   @Post('tailscale')
@@ -156,13 +153,13 @@ export class ConnectController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const form = parseTailscaleForm(body);
-    const again = form.ok ? formState(form.value, [], SECRET_FIELDS) : form.state;
-    await this.attempt(caller, reply, { tailscale: again }, async (person) => {
-      if (!form.ok) throw invalidForm(form.state);
-      await this.tailscale.connect(person.userId, form.value, person, req.id);
-      this.done(reply, 'connected');
-    });
+    await this.connectByForm(
+      caller,
+      reply,
+      'tailscale',
+      parseTailscaleForm(body),
+      (person, value) => this.tailscale.connect(person.userId, value, person, req.id),
+    );
   }
 
   @Post('aws')
@@ -173,13 +170,9 @@ export class ConnectController {
     @Req() req: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const form = parseAwsForm(body);
-    const again = form.ok ? formState(withoutNumbers(form.value), [], []) : form.state;
-    await this.attempt(caller, reply, { aws: again }, async (person) => {
-      if (!form.ok) throw invalidForm(form.state);
-      await this.aws.connect(person.userId, form.value, person, req.id);
-      this.done(reply, 'connected');
-    });
+    await this.connectByForm(caller, reply, 'aws', parseAwsForm(body), (person, value) =>
+      this.aws.connect(person.userId, value, person, req.id),
+    );
   }
 
   @Post('claim')
@@ -270,6 +263,25 @@ export class ConnectController {
    * error's status, the error in words and the forms as they were sent (no secret). Anything
    * else goes to the WebErrorFilter.
    */
+  /**
+   * A credentials form (Azure, Tailscale, AWS): parsed, then the same service as its JSON route;
+   * an error draws the page again with what was typed, never the secret.
+   */
+  private async connectByForm<T extends Record<string, unknown>>(
+    caller: Caller,
+    reply: FastifyReply,
+    name: keyof Forms,
+    form: Parsed<T>,
+    connect: (person: ReturnType<typeof requirePerson>, value: T) => Promise<unknown>,
+  ): Promise<void> {
+    const again = form.ok ? formState(withoutNumbers(form.value), [], SECRET_FIELDS) : form.state;
+    await this.attempt(caller, reply, { [name]: again }, async (person) => {
+      if (!form.ok) throw invalidForm(form.state);
+      await connect(person, form.value);
+      this.done(reply, 'connected');
+    });
+  }
+
   private async attempt(
     caller: Caller,
     reply: FastifyReply,
