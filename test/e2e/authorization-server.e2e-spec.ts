@@ -3,6 +3,8 @@ import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github';
 import { CookieJar, followSignIn } from '../fakes/identity-browser';
 import { BrokerHarness } from '../support/broker';
 import { approveDevice } from '../support/broker-oauth';
+import { type FakeServer, sendJson, startFakeServer } from '../fakes/tls/emulator-server';
+import { testCa } from '../fakes/tls/test-ca';
 import { runBuilt } from '../support/processes';
 
 interface Tokens {
@@ -23,6 +25,7 @@ interface Tokens {
 describe('authorization server (e2e)', () => {
   let github: FakeGithub;
   let broker: BrokerHarness;
+  let metadataHost: FakeServer;
   const issued: string[] = [];
   const jar = new CookieJar();
 
@@ -37,8 +40,24 @@ describe('authorization server (e2e)', () => {
         },
       ],
     });
+    // A client ID metadata document is fetched over https: a host with the test CA.
+    metadataHost = await startFakeServer((_req, res) => {
+      sendJson(res, 200, {
+        client_id: `${metadataHost.url}/client.json`,
+        client_name: 'Agent by metadata document',
+        redirect_uris: ['http://127.0.0.1:9/callback'],
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+      });
+    }, testCa());
     broker = await BrokerHarness.start({
-      env: { ...github.env(), LOGIN_PROVIDERS: 'github', LOGIN_ALLOWED_USERS: 'grace' },
+      env: {
+        ...github.env(),
+        LOGIN_PROVIDERS: 'github',
+        LOGIN_ALLOWED_USERS: 'grace',
+        NODE_EXTRA_CA_CERTS: testCa().extraCaCerts,
+      },
     });
     await followSignIn(`${broker.url}/auth/login?provider=github&redirect_to=/connect`, {
       cookieJar: jar,
@@ -48,6 +67,7 @@ describe('authorization server (e2e)', () => {
   afterAll(async () => {
     await broker?.close();
     await github?.close();
+    await metadataHost?.close();
   });
 
   const form = (
@@ -271,6 +291,26 @@ describe('authorization server (e2e)', () => {
     const dump = await broker.dumpDatabase();
     expect(dump).toContain(registered.client_id);
     expect(dump).not.toContain(confidential.client_secret);
+  });
+
+  it('fetches client ID metadata documents, but never from a private address (SSRF)', async () => {
+    // The library refuses special-use addresses (loopback, RFC 1918, link-local) before fetching,
+    // so a client id naming one cannot make the broker call into its own network. Every host a
+    // test may reach is such an address: the positive path needs a public host.
+    const clientId = `${metadataHost.url}/client.json`;
+    const authorize = new URL(`${broker.url}/oauth/authorize`);
+    authorize.search = new URLSearchParams({
+      client_id: clientId,
+      redirect_uri: 'http://127.0.0.1:9/callback',
+      response_type: 'code',
+      scope: 'connections:read',
+      code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+      code_challenge_method: 'S256',
+    }).toString();
+    const res = await fetch(authorize, { redirect: 'manual' });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('client_id metadata document fetch failed');
+    expect(metadataHost.seen).toEqual([]);
   });
 
   it('rotates its signing key: a new replica signs with the new key, older tokens still verify', async () => {
