@@ -1,6 +1,7 @@
 import { type JWK, createLocalJWKSet, decodeJwt, errors, jwtVerify } from 'jose';
 import { BrokerError } from '../common/error-codes';
 import { type ApiKeyScope } from '../database/enums';
+import { isDelegableScope } from './scope-rules';
 
 export interface BrokerTokenClaims {
   /** The user the token acts for: `sub`, or for a service client the user an admin named. */
@@ -8,8 +9,6 @@ export interface BrokerTokenClaims {
   clientId: string;
   scopes: ApiKeyScope[];
 }
-
-const GRANTABLE = new Set<string>(['connections:read', 'connections:write', 'tokens:read']);
 
 /**
  * Access tokens of the broker's own authorization server (SPEC §11): JWTs (RFC 9068) with
@@ -48,7 +47,7 @@ export class BrokerTokenVerifier {
       const clientId = typeof payload.client_id === 'string' ? payload.client_id : '';
       if (typeof sub !== 'string' || sub.length === 0) throw new Error('no subject');
       const scopes = (typeof payload.scope === 'string' ? payload.scope.split(' ') : []).filter(
-        (s): s is ApiKeyScope => GRANTABLE.has(s),
+        (s): s is ApiKeyScope => isDelegableScope(s),
       );
       return { userId: sub, clientId, scopes };
     } catch (err) {

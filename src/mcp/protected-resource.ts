@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DELEGABLE_SCOPES, type DelegableScope } from '../auth/scope-rules';
 import { responseSchema } from '../openapi/contract';
 
 /** Where the MCP endpoint lives; its URL is also the audience its tokens carry (RFC 8707). */
@@ -8,13 +9,9 @@ export const MCP_PATH = '/mcp';
 export const RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource/mcp';
 export const ROOT_RESOURCE_METADATA_PATH = '/.well-known/oauth-protected-resource';
 
-/**
- * The scopes a broker token may carry (SPEC §3, §11; `admin` is never handed out over OAuth).
- * The same list as the authorization server's `OAUTH_SCOPES`, which mcp/ may not import
- * (a unit test holds them equal).
- */
-export const MCP_SCOPES = ['connections:read', 'connections:write', 'tokens:read'] as const;
-export type McpScope = (typeof MCP_SCOPES)[number];
+/** The scopes a broker token may carry (SPEC §3, §11): the authorization server's own list. */
+export const MCP_SCOPES = DELEGABLE_SCOPES;
+export type McpScope = DelegableScope;
 
 export function mcpResource(publicUrl: string): string {
   return `${publicUrl}${MCP_PATH}`;

@@ -9,6 +9,7 @@ import {
 import { InjectRepository } from '@nestjs/typeorm';
 import { type Repository } from 'typeorm';
 import { BrokerTokenVerifier } from '../../auth/broker-tokens';
+import { DELEGABLE_SCOPES } from '../../auth/scope-rules';
 import { SessionStore } from '../../auth/sessions';
 import { readSessionCookie } from '../../auth/session-cookie';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
@@ -92,7 +93,7 @@ const oidcProvider = () => require('oidc-provider') as OidcModule;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** What the broker's tokens may carry (SPEC §3): `admin` is never handed out over OAuth. */
-export const OAUTH_SCOPES = ['connections:read', 'connections:write', 'tokens:read'] as const;
+export const OAUTH_SCOPES = DELEGABLE_SCOPES;
 
 /** The built-in client of the `cbk` CLI: public, device flow only. */
 export const CLI_CLIENT_ID = 'cbk-cli';
