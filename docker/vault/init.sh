@@ -1,25 +1,39 @@
 #!/bin/sh
 # vault-init: prepares the compose file's Vault for the credential broker. Runs in the
-# hashicorp/vault image (vault CLI + busybox sh; no jq) on every `docker compose up`, and is
-# idempotent:
+# openbao/openbao image (`bao` CLI + busybox sh; no jq; the hashicorp/vault image's `vault` works
+# too) on every `docker compose up`, and is idempotent:
 #   1. waits for the Vault server to answer (it starts sealed);
-#   2. `vault operator init` once, keeping the output in $VAULT_INIT_DIR (a volume that only this
-#      service mounts);
+#   2. `operator init` once, keeping the output in $VAULT_INIT_DIR (a volume that only this
+#      service and vault-unseal mount);
 #   3. unseals (Vault seals itself on every restart);
-#   4. enables KV v2 at secret/ if missing;
-#   5. writes the `credential-broker` policy;
-#   6. enables AppRole and writes the `credential-broker` role;
-#   7. writes role_id and secret_id to $BROKER_SECRETS_DIR (the `broker-secrets` volume, mounted
-#      read-only by api and worker as VAULT_ROLE_ID_FILE / VAULT_SECRET_ID_FILE).
+#   4. gets a root token: the initial one if it still works, else a fresh one made with the
+#      unseal key (`operator generate-root`), revoked again at the end; so revoking the initial
+#      root token (as one should) does not break the next `up`;
+#   5. enables KV v2 at secret/ if missing;
+#   6. writes the `credential-broker` policy from deploy/vault/policy.hcl ($VAULT_POLICY_FILE);
+#   7. enables AppRole and writes the `credential-broker` role;
+#   8. writes role_id and secret_id to $BROKER_SECRETS_DIR (the `broker-secrets` volume, mounted
+#      read-only by api and worker as VAULT_ROLE_ID_FILE / VAULT_SECRET_ID_FILE), keeping a
+#      secret_id that still logs in and issuing a new one when it does not.
 #
-# DEMO ONLY: one unseal key share (threshold 1), stored with the root token next to the server.
-# Anyone who can read the vault-init volume owns this Vault. Production must use proper key
-# shares held by different people, or auto-unseal (cloud KMS, HSM, Transit), and revoke the root
-# token after setup.
+# `init.sh --unseal-loop` (the vault-unseal service): every few seconds, unseal Vault if it is
+# sealed (after a container restart or a host reboot), so the broker recovers without anyone.
+#
+# DEMO ONLY: one unseal key share (threshold 1), stored next to the server. Anyone who can read
+# the vault-init volume owns this Vault. Production must use proper key shares held by different
+# people, or auto-unseal (cloud KMS, HSM, Transit).
 set -eu
 
-VAULT_ADDR=${VAULT_ADDR:-http://vault:8200}
-export VAULT_ADDR
+ADDR=${BAO_ADDR:-${VAULT_ADDR:-http://vault:8200}}
+# The OpenBao CLI reads BAO_*, the Vault CLI VAULT_*: set both.
+BAO_ADDR=$ADDR VAULT_ADDR=$ADDR
+export BAO_ADDR VAULT_ADDR
+if command -v bao >/dev/null 2>&1; then CLI=bao; else CLI=vault; fi
+vault() { command "$CLI" "$@"; }
+set_token() {
+  BAO_TOKEN=$1 VAULT_TOKEN=$1
+  export BAO_TOKEN VAULT_TOKEN
+}
 INIT_DIR=${VAULT_INIT_DIR:-/vault-init}
 SECRETS_DIR=${BROKER_SECRETS_DIR:-/broker-secrets}
 # The broker image runs as `node` (uid/gid 1000); the credentials are readable by it alone.
@@ -31,6 +45,7 @@ POLICY=credential-broker
 ROLE=credential-broker
 INIT_FILE=$INIT_DIR/init.json
 WAIT_SECONDS=${VAULT_WAIT_SECONDS:-120}
+POLICY_FILE=${VAULT_POLICY_FILE:-/vault-policy/policy.hcl}
 
 log() { echo "vault-init: $*"; }
 die() {
@@ -39,7 +54,6 @@ die() {
 }
 
 umask 077
-mkdir -p "$INIT_DIR" "$SECRETS_DIR"
 
 # `vault status` exits 0 when unsealed, 2 when sealed, 1 when it cannot reach the server.
 status_code() {
@@ -67,6 +81,21 @@ write_secret_file() {
   mv -f "$tmp" "$1"
 }
 
+unseal_key() { json_first unseal_keys_b64 <"$INIT_FILE"; }
+
+if [ "${1:-}" = "--unseal-loop" ]; then
+  log "watching $BAO_ADDR: unsealing it whenever it is sealed"
+  while :; do
+    if [ "$(status_code)" = 2 ] && [ -s "$INIT_FILE" ]; then
+      log "Vault is sealed: unsealing"
+      vault operator unseal "$(unseal_key)" >/dev/null || log "unseal failed; retrying"
+    fi
+    sleep 5
+  done
+fi
+
+mkdir -p "$INIT_DIR" "$SECRETS_DIR"
+
 # 1. Wait for the server.
 log "waiting for Vault at $VAULT_ADDR"
 waited=0
@@ -91,10 +120,9 @@ else
 fi
 chmod 0600 "$INIT_FILE"
 
-UNSEAL_KEY=$(json_first unseal_keys_b64 <"$INIT_FILE")
-ROOT_TOKEN=$(json_string root_token <"$INIT_FILE")
+UNSEAL_KEY=$(unseal_key)
+INITIAL_ROOT_TOKEN=$(json_string root_token <"$INIT_FILE")
 [ -n "$UNSEAL_KEY" ] || die "no unseal key in $INIT_FILE"
-[ -n "$ROOT_TOKEN" ] || die "no root token in $INIT_FILE"
 
 # 3. Unseal (needed after every restart of the vault container).
 if [ "$(status_code)" = 2 ]; then
@@ -109,10 +137,29 @@ until [ "$(status_code)" = 0 ]; do
 done
 log "Vault is unsealed"
 
-VAULT_TOKEN=$ROOT_TOKEN
-export VAULT_TOKEN
+# 4. A root token: the initial one while it works, else one made from the unseal key.
+GENERATED_ROOT=""
+revoke_generated_root() {
+  [ -n "$GENERATED_ROOT" ] && vault token revoke -self >/dev/null 2>&1 || true
+}
+trap revoke_generated_root EXIT
+if [ -n "$INITIAL_ROOT_TOKEN" ] && VAULT_TOKEN=$INITIAL_ROOT_TOKEN BAO_TOKEN=$INITIAL_ROOT_TOKEN \
+  vault token lookup >/dev/null 2>&1; then
+  set_token "$INITIAL_ROOT_TOKEN"
+else
+  log "the initial root token is revoked or missing: making a short-lived one with the unseal key"
+  vault operator generate-root -cancel >/dev/null 2>&1 || true
+  gen=$(vault operator generate-root -init -format=json) || die "operator generate-root -init failed"
+  nonce=$(printf '%s' "$gen" | json_string nonce)
+  otp=$(printf '%s' "$gen" | json_string otp)
+  encoded=$(vault operator generate-root -nonce="$nonce" -format=json "$UNSEAL_KEY" | json_string encoded_token)
+  [ -n "$encoded" ] || die "operator generate-root did not complete"
+  GENERATED_ROOT=$(vault operator generate-root -decode="$encoded" -otp="$otp")
+  [ -n "$GENERATED_ROOT" ] || die "could not decode the generated root token"
+  set_token "$GENERATED_ROOT"
+fi
 
-# 4. KV v2 at secret/.
+# 5. KV v2 at secret/.
 if mount_json=$(vault read -format=json "sys/mounts/$KV_MOUNT" 2>/dev/null); then
   flat=$(printf '%s' "$mount_json" | tr -d '\n\r\t ')
   case "$flat" in
@@ -131,25 +178,14 @@ else
   vault secrets enable -path="$KV_MOUNT" -version=2 kv >/dev/null
 fi
 
-# 5. The broker's policy (rewritten on every run, so edits here take effect).
-log "writing policy $POLICY"
-vault policy write "$POLICY" - >/dev/null <<EOF
-# The credential broker: its own KV v2 subtree, and its own token.
-path "$KV_MOUNT/data/$PATH_PREFIX/*" {
-  capabilities = ["create", "read", "update", "delete", "list"]
-}
-path "$KV_MOUNT/metadata/$PATH_PREFIX/*" {
-  capabilities = ["create", "read", "update", "delete", "list"]
-}
-path "auth/token/renew-self" {
-  capabilities = ["update"]
-}
-path "auth/token/lookup-self" {
-  capabilities = ["read"]
-}
-EOF
+# 6. The broker's policy, from deploy/vault/policy.hcl (rewritten on every run, so edits take
+# effect), its paths moved to this KV mount and prefix when they differ from the defaults.
+[ -s "$POLICY_FILE" ] || die "policy file $POLICY_FILE is missing (deploy/vault/policy.hcl)"
+log "writing policy $POLICY from $POLICY_FILE"
+sed -e "s#\"secret/\([a-z]*\)/credential-broker/#\"$KV_MOUNT/\\1/$PATH_PREFIX/#" "$POLICY_FILE" |
+  vault policy write "$POLICY" - >/dev/null
 
-# 6. AppRole and the broker's role.
+# 7. AppRole and the broker's role.
 if vault auth list -format=json | tr -d '\n\r\t ' | grep -q '"approle/":'; then
   log "AppRole is enabled"
 else
@@ -166,7 +202,7 @@ vault write "auth/approle/role/$ROLE" \
   secret_id_ttl=0 \
   secret_id_num_uses=0 >/dev/null
 
-# 7. Credentials for api and worker.
+# 8. Credentials for api and worker.
 ROLE_ID=$(vault read -field=role_id "auth/approle/role/$ROLE/role-id")
 [ -n "$ROLE_ID" ] || die "could not read the role_id of $ROLE"
 write_secret_file "$SECRETS_DIR/role_id" "$ROLE_ID"
@@ -177,7 +213,7 @@ if [ -s "$SECRETS_DIR/secret_id" ]; then
   if token=$(vault write -field=token auth/approle/login \
     role_id="$ROLE_ID" secret_id=@"$SECRETS_DIR/secret_id" 2>/dev/null) && [ -n "$token" ]; then
     secret_id_ok=true
-    VAULT_TOKEN=$token vault token revoke -self >/dev/null 2>&1 || true
+    VAULT_TOKEN=$token BAO_TOKEN=$token vault token revoke -self >/dev/null 2>&1 || true
   fi
 fi
 if [ "$secret_id_ok" = true ]; then

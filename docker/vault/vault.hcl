@@ -9,7 +9,7 @@
 #     or auto-unseal (cloud KMS / HSM / Transit).
 
 storage "file" {
-  path = "/vault/file"
+  path = "/openbao/file"
 }
 
 listener "tcp" {

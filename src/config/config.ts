@@ -7,6 +7,7 @@ import {
   crossFieldProblems,
   envSchema,
   type Env,
+  vaultAuthMethod,
 } from './env.schema';
 
 export type SecretStoreKind = 'vault' | 'local';
@@ -63,8 +64,12 @@ export interface AppConfig {
     | {
         kind: 'vault';
         addr: string;
+        /** Exactly one of token, appRole, kubernetes is set (VAULT_AUTH_METHOD). */
         token?: string;
+        /** VAULT_TOKEN_FILE, re-read by the session when it changes. */
+        tokenFile?: string;
         appRole?: { roleId: string; secretId: string; mount: string };
+        kubernetes?: { role: string; mount: string; jwtFile: string };
         namespace?: string;
         kvMount: string;
         pathPrefix: string;
@@ -216,6 +221,32 @@ function client(id?: string, secret?: string): OAuthClientConfig | undefined {
   return id && secret ? { clientId: id, clientSecret: secret } : undefined;
 }
 
+/** VAULT_AUTH_METHOD, or the one the credentials given imply (see `vaultAuthMethod`). */
+function vaultAuth(e: Env): Pick<VaultConfig, 'token' | 'tokenFile' | 'appRole' | 'kubernetes'> {
+  switch (vaultAuthMethod(e)) {
+    case 'approle':
+      return {
+        appRole: {
+          roleId: e.VAULT_ROLE_ID as string,
+          secretId: e.VAULT_SECRET_ID as string,
+          mount: e.VAULT_APPROLE_MOUNT,
+        },
+      };
+    case 'kubernetes':
+      return {
+        kubernetes: {
+          role: e.VAULT_K8S_ROLE as string,
+          mount: e.VAULT_K8S_MOUNT,
+          jwtFile: e.VAULT_K8S_TOKEN_FILE,
+        },
+      };
+    case 'token':
+      return { token: e.VAULT_TOKEN, tokenFile: e.VAULT_TOKEN_FILE };
+  }
+}
+
+type VaultConfig = Extract<AppConfig['secretStore'], { kind: 'vault' }>;
+
 function toAppConfig(e: Env): AppConfig {
   const kind: SecretStoreKind = e.SECRET_STORE ?? (e.VAULT_ADDR ? 'vault' : 'local');
   const gcpClient = client(e.GCP_CLIENT_ID, e.GCP_CLIENT_SECRET);
@@ -251,15 +282,7 @@ function toAppConfig(e: Env): AppConfig {
         ? {
             kind: 'vault',
             addr: e.VAULT_ADDR as string,
-            token: e.VAULT_TOKEN,
-            appRole:
-              e.VAULT_ROLE_ID && e.VAULT_SECRET_ID
-                ? {
-                    roleId: e.VAULT_ROLE_ID,
-                    secretId: e.VAULT_SECRET_ID,
-                    mount: e.VAULT_APPROLE_MOUNT,
-                  }
-                : undefined,
+            ...vaultAuth(e),
             namespace: e.VAULT_NAMESPACE,
             kvMount: e.VAULT_KV_MOUNT,
             pathPrefix: e.VAULT_PATH_PREFIX,

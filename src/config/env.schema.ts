@@ -82,6 +82,21 @@ export const SECRET_VARIABLES = [
   'AWS_SESSION_TOKEN',
 ] as const;
 
+export const VAULT_AUTH_METHODS = ['token', 'approle', 'kubernetes'] as const;
+export type VaultAuthMethod = (typeof VAULT_AUTH_METHODS)[number];
+
+/** VAULT_AUTH_METHOD, else inferred: AppRole credentials, then a Kubernetes role, then a token. */
+export function vaultAuthMethod(env: Record<string, unknown>): VaultAuthMethod {
+  const given = env.VAULT_AUTH_METHOD;
+  if (typeof given === 'string' && (VAULT_AUTH_METHODS as readonly string[]).includes(given)) {
+    return given as VaultAuthMethod;
+  }
+  const has = (name: string) => typeof env[name] === 'string' && env[name] !== '';
+  if (has('VAULT_ROLE_ID') && has('VAULT_SECRET_ID')) return 'approle';
+  if (has('VAULT_K8S_ROLE')) return 'kubernetes';
+  return 'token';
+}
+
 export const LOGIN_PROVIDER_KINDS = ['github', 'entra', 'oidc'] as const;
 
 export const envSchema = z
@@ -125,6 +140,16 @@ export const envSchema = z
       .string()
       .regex(/^[A-Za-z0-9_-]+$/)
       .prefault('approle'),
+    /** Default: approle with VAULT_ROLE_ID, kubernetes with VAULT_K8S_ROLE, else token. */
+    VAULT_AUTH_METHOD: z.enum(VAULT_AUTH_METHODS).optional(),
+    /** Kept (besides VAULT_TOKEN read from it) so the session can re-read a rotated token. */
+    VAULT_TOKEN_FILE: nonEmpty.optional(),
+    VAULT_K8S_ROLE: nonEmpty.optional(),
+    VAULT_K8S_MOUNT: z
+      .string()
+      .regex(/^[A-Za-z0-9_/-]+$/, 'must be a mount path')
+      .prefault('kubernetes'),
+    VAULT_K8S_TOKEN_FILE: nonEmpty.prefault('/var/run/secrets/kubernetes.io/serviceaccount/token'),
     VAULT_NAMESPACE: nonEmpty.optional(),
     VAULT_KV_MOUNT: z
       .string()
@@ -301,11 +326,7 @@ export function crossFieldProblems(env: Raw): string[] {
   const store = env.SECRET_STORE ?? (has('VAULT_ADDR') ? 'vault' : 'local');
   if (store === 'vault') {
     if (!has('VAULT_ADDR')) problems.push('VAULT_ADDR is required when the secret store is vault');
-    if (!has('VAULT_TOKEN') && !(has('VAULT_ROLE_ID') && has('VAULT_SECRET_ID'))) {
-      problems.push(
-        'VAULT_TOKEN is required (or VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole) when the secret store is vault',
-      );
-    }
+    problems.push(...vaultAuthProblems(env, has));
   } else if (store === 'local') {
     if (env.NODE_ENV === 'production') {
       problems.push(
@@ -384,6 +405,33 @@ function loginProblems(env: Raw, has: (name: string) => boolean): string[] {
     );
   }
   return problems;
+}
+
+function vaultAuthProblems(env: Raw, has: (name: string) => boolean): string[] {
+  const method = env.VAULT_AUTH_METHOD;
+  if (method === undefined || method === '') {
+    return has('VAULT_TOKEN') ||
+      (has('VAULT_ROLE_ID') && has('VAULT_SECRET_ID')) ||
+      has('VAULT_K8S_ROLE')
+      ? []
+      : [
+          'VAULT_TOKEN is required (or VAULT_ROLE_ID and VAULT_SECRET_ID for AppRole, or VAULT_K8S_ROLE for Kubernetes auth) when the secret store is vault',
+        ];
+  }
+  const missing = (names: string[]) => names.filter((n) => !has(n));
+  const need: Record<string, string[]> = {
+    token: ['VAULT_TOKEN'],
+    approle: ['VAULT_ROLE_ID', 'VAULT_SECRET_ID'],
+    kubernetes: ['VAULT_K8S_ROLE'],
+  };
+  const names = need[method];
+  if (!names) return []; // the schema reports a VAULT_AUTH_METHOD it does not know
+  const absent = missing(names);
+  return absent.length === 0
+    ? []
+    : [
+        `${absent.join(' and ')} ${absent.length > 1 ? 'are' : 'is'} required when VAULT_AUTH_METHOD=${method}`,
+      ];
 }
 
 /** What `NODE_ENV=production` refuses on top of the rules for every environment. */

@@ -62,7 +62,12 @@ export class VaultSecretStore implements SecretStore {
     this.client.token = '';
     this.session = new VaultSession(
       this.client,
-      { token: config.token, appRole: config.appRole },
+      {
+        token: config.token,
+        tokenFile: config.tokenFile,
+        appRole: config.appRole,
+        kubernetes: config.kubernetes,
+      },
       options.retryDelayMs,
     );
   }

@@ -1,3 +1,4 @@
+import { readFile, stat } from 'node:fs/promises';
 import { Logger } from '@nestjs/common';
 import type NodeVault from 'node-vault';
 import { z } from 'zod';
@@ -6,8 +7,25 @@ import { sanitiseVaultError, statusOf, toSecretStoreError } from './vault-errors
 
 export interface VaultAuthConfig {
   token?: string;
+  /**
+   * VAULT_TOKEN_FILE: where `token` came from. Vault Agent and the Vault Secrets Operator rotate
+   * this file, so it is looked at again (at most once a second, and after a 403) before use.
+   */
+  tokenFile?: string;
   appRole?: { roleId: string; secretId: string; mount: string };
+  /** Kubernetes auth: the pod's service account JWT, re-read at every login since it rotates. */
+  kubernetes?: { role: string; mount: string; jwtFile: string };
 }
+
+/** A way to get a fresh token from Vault (AppRole, Kubernetes): `auth/<mount>/login`. */
+interface LoginMethod {
+  name: string;
+  path: string;
+  credentials: () => Promise<Record<string, string>>;
+}
+
+/** How often a VAULT_TOKEN_FILE is stat'ed at most (a 403 always re-reads it). */
+const TOKEN_FILE_CHECK_MS = 1_000;
 
 /** Per-request options carrying the token: node-vault's shared `client.token` is never set. */
 export interface AuthedRequest {
@@ -40,9 +58,10 @@ const lookupResponse = z.object({
 const RENEW_AT = 2 / 3;
 
 /**
- * The broker's Vault token: a static VAULT_TOKEN, or an AppRole login. Keeps it alive (renew-self
- * at 2/3 of its TTL; AppRole logs in again when renewal fails or max TTL caps the lease) and
- * retries a call once after a fresh login when Vault answers 403.
+ * The broker's Vault token: a static VAULT_TOKEN (optionally from a file that rotates), or an
+ * AppRole or Kubernetes login. Keeps it alive (renew-self at 2/3 of its TTL; a login method logs
+ * in again when renewal fails or max TTL caps the lease) and retries a call once after a fresh
+ * login, or a changed token file, when Vault answers 403.
  */
 export class VaultSession {
   private readonly logger = new Logger('VaultSecretStore');
@@ -52,22 +71,27 @@ export class VaultSession {
   private loggingIn: Promise<string> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private readonly loginMethod: LoginMethod | undefined;
+  private tokenFileSeen: { mtimeMs: number; size: number; checkedAt: number } | undefined;
 
   constructor(
     private readonly client: NodeVault.client,
     private readonly auth: VaultAuthConfig,
     private readonly retryDelayMs = 5_000,
   ) {
-    if (!auth.appRole && !auth.token) {
-      throw new Error('Vault needs VAULT_TOKEN or VAULT_ROLE_ID and VAULT_SECRET_ID');
+    this.loginMethod = loginMethodOf(auth);
+    if (!this.loginMethod && !auth.token && !auth.tokenFile) {
+      throw new Error(
+        'Vault needs VAULT_TOKEN, VAULT_ROLE_ID and VAULT_SECRET_ID, or VAULT_K8S_ROLE',
+      );
     }
-    this.token = auth.appRole ? undefined : auth.token;
+    this.token = this.loginMethod ? undefined : auth.token;
   }
 
-  /** Logs in (AppRole) or looks the static token up, then schedules renewal. */
+  /** Logs in (AppRole, Kubernetes) or looks the static token up, then schedules renewal. */
   async start(): Promise<void> {
     this.stopped = false;
-    if (this.auth.appRole) {
+    if (this.loginMethod) {
       await this.login();
       return;
     }
@@ -82,17 +106,27 @@ export class VaultSession {
     this.timer = undefined;
   }
 
-  /** Runs a Vault call with the current token; after a 403, logs in again (AppRole) and retries once. */
+  /**
+   * Runs a Vault call with the current token; after a 403, logs in again (or re-reads the token
+   * file) and retries once.
+   */
   async run<T>(call: (options: AuthedRequest) => Promise<T>): Promise<T> {
+    await this.reloadTokenFile(false);
     const token = this.token ?? (await this.login());
     try {
       return await call(this.withToken(token));
     } catch (err) {
       const clean = sanitiseVaultError(err);
-      if (!this.auth.appRole || statusOf(clean) !== 403) throw clean;
-      // Another call may already have replaced the token this one used.
-      const fresh =
-        this.token !== undefined && this.token !== token ? this.token : await this.login();
+      if (statusOf(clean) !== 403) throw clean;
+      let fresh: string;
+      if (this.loginMethod) {
+        // Another call may already have replaced the token this one used.
+        fresh = this.token !== undefined && this.token !== token ? this.token : await this.login();
+      } else {
+        await this.reloadTokenFile(true);
+        if (this.token === undefined || this.token === token) throw clean;
+        fresh = this.token;
+      }
       try {
         return await call(this.withToken(fresh));
       } catch (retryErr) {
@@ -123,23 +157,25 @@ export class VaultSession {
   }
 
   private async doLogin(): Promise<string> {
-    const appRole = this.auth.appRole;
-    if (!appRole) throw new SecretStoreError('denied', 'Vault token rejected (static VAULT_TOKEN)');
+    const method = this.loginMethod;
+    if (!method) throw new SecretStoreError('denied', 'Vault token rejected (static VAULT_TOKEN)');
+    const credentials = await method.credentials();
     let body: unknown;
     try {
-      body = await this.client.write(`auth/${appRole.mount}/login`, {
-        role_id: appRole.roleId,
-        secret_id: appRole.secretId,
-      });
+      body = await this.client.write(method.path, credentials);
     } catch (err) {
-      // Vault answers 400 to a wrong role or secret id: for us that is "denied", not an outage.
+      // Vault answers 400 (AppRole: wrong role or secret id) or 403 (Kubernetes: a JWT or role it
+      // does not accept) to a refused login: for us that is "denied", not an outage.
       const clean = sanitiseVaultError(err);
-      if (statusOf(clean) !== 400) throw toSecretStoreError('AppRole login', clean);
-      throw new SecretStoreError('denied', 'Vault AppRole login was refused', { cause: clean });
+      const status = statusOf(clean);
+      if (status !== 400 && status !== 403) throw toSecretStoreError(`${method.name} login`, clean);
+      throw new SecretStoreError('denied', `Vault ${method.name} login was refused`, {
+        cause: clean,
+      });
     }
     const parsed = authResponse.safeParse(body);
     if (!parsed.success)
-      throw new SecretStoreError('corrupt', 'Vault AppRole login: unexpected answer');
+      throw new SecretStoreError('corrupt', `Vault ${method.name} login: unexpected answer`);
     const { client_token, lease_duration, renewable } = parsed.data.auth;
     this.token = client_token;
     this.grantedTtlSeconds = lease_duration;
@@ -154,7 +190,7 @@ export class VaultSession {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.stopped || !lease.expires) return;
-    if (next === 'login' && !this.auth.appRole) return; // a static non-renewable token simply runs out
+    if (next === 'login' && !this.loginMethod) return; // a static non-renewable token simply runs out
     this.setTimer(lease.ttlSeconds * 1000 * RENEW_AT, () => this.refresh(next, lease));
   }
 
@@ -171,17 +207,27 @@ export class VaultSession {
         return;
       }
       const lease = await this.renew();
-      // Max TTL capped the lease: renewing again cannot extend it, so AppRole logs in before it ends.
+      // Max TTL capped the lease: renewing again cannot extend it, so a login method logs in before it ends.
       const capped = lease.ttlSeconds < this.grantedTtlSeconds;
-      if (!capped || !this.auth.appRole) this.schedule(lease);
+      if (!capped || !this.loginMethod) this.schedule(lease);
       else if (lease.ttlSeconds < 1) await this.login();
       else this.schedule(lease, 'login');
     } catch (err) {
       if (this.stopped) return;
       const error = toSecretStoreError(`token ${next}`, err);
-      if (this.auth.appRole && next === 'renew') {
+      if (this.loginMethod && next === 'renew') {
         this.logger.warn(`${error.message}; logging in again`);
         await this.refresh('login', previous);
+        return;
+      }
+      if (error.reason === 'denied' && this.auth.tokenFile) {
+        // Whoever writes the file (Vault Agent, the operator) may have replaced the token already.
+        if (await this.reloadTokenFile(true)) {
+          await this.refreshFromFile();
+          return;
+        }
+        this.logger.warn(`${error.message}; waiting for ${this.auth.tokenFile} to change`);
+        this.setTimer(this.retryDelayMs, () => this.refresh(next, previous));
         return;
       }
       if (error.reason === 'denied') {
@@ -194,7 +240,51 @@ export class VaultSession {
     }
   }
 
+  /** Looks a token newly read from the file up and schedules its renewal. */
+  private async refreshFromFile(): Promise<void> {
+    try {
+      const lease = await this.lookup();
+      this.grantedTtlSeconds = lease.ttlSeconds;
+      this.schedule(lease);
+    } catch (err) {
+      if (this.stopped) return;
+      this.logger.warn(`${toSecretStoreError('token lookup', err).message}; retrying`);
+      this.setTimer(this.retryDelayMs, () => this.refreshFromFile());
+    }
+  }
+
+  /**
+   * Takes the token from VAULT_TOKEN_FILE again when the file changed (mtime or size) since it was
+   * last read; `force` reads it whatever its mtime says. True when the token changed. An
+   * unreadable or empty file keeps the token in hand: the next 403 says whether it still works.
+   */
+  private async reloadTokenFile(force: boolean): Promise<boolean> {
+    const file = this.auth.tokenFile;
+    if (!file) return false;
+    const now = Date.now();
+    const seen = this.tokenFileSeen;
+    if (!force && seen && now - seen.checkedAt < TOKEN_FILE_CHECK_MS) return false;
+    try {
+      const info = await stat(file);
+      this.tokenFileSeen = { mtimeMs: info.mtimeMs, size: info.size, checkedAt: now };
+      if (!force && seen && info.mtimeMs === seen.mtimeMs && info.size === seen.size) return false;
+      const token = (await readFile(file, 'utf8')).replace(/\r?\n$/, '');
+      if (token === '' || token === this.token) return false;
+      this.token = token;
+      this.logger.log(`Vault token reloaded from VAULT_TOKEN_FILE`);
+      return true;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+      this.logger.warn(
+        `VAULT_TOKEN_FILE: cannot read ${file} (${code}); keeping the current token`,
+      );
+      return false;
+    }
+  }
+
   private async renew(): Promise<Lease> {
+    // Renewal is rare: renew the token the file holds now, not one it has since replaced.
+    await this.reloadTokenFile(true);
     const token = this.token;
     if (token === undefined) throw new SecretStoreError('denied', 'no Vault token to renew');
     const body: unknown = await this.client.write(
@@ -208,4 +298,41 @@ export class VaultSession {
     const { lease_duration, renewable } = parsed.data.auth;
     return { ttlSeconds: lease_duration, renewable, expires: lease_duration > 0 };
   }
+}
+
+function loginMethodOf(auth: VaultAuthConfig): LoginMethod | undefined {
+  const { appRole, kubernetes } = auth;
+  if (appRole) {
+    return {
+      name: 'AppRole',
+      path: `auth/${appRole.mount}/login`,
+      credentials: () => Promise.resolve({ role_id: appRole.roleId, secret_id: appRole.secretId }),
+    };
+  }
+  if (kubernetes) {
+    return {
+      name: 'Kubernetes',
+      path: `auth/${kubernetes.mount}/login`,
+      credentials: async () => ({ role: kubernetes.role, jwt: await readJwt(kubernetes.jwtFile) }),
+    };
+  }
+  return undefined;
+}
+
+/** The service account token, read at every login: the kubelet rotates the projected file. */
+async function readJwt(file: string): Promise<string> {
+  try {
+    const jwt = (await readFile(file, 'utf8')).trim();
+    if (jwt !== '') return jwt;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new SecretStoreError(
+      'denied',
+      `Vault Kubernetes login: cannot read VAULT_K8S_TOKEN_FILE ${file} (${code})`,
+    );
+  }
+  throw new SecretStoreError(
+    'denied',
+    `Vault Kubernetes login: VAULT_K8S_TOKEN_FILE ${file} is empty`,
+  );
 }

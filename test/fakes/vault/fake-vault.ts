@@ -12,7 +12,7 @@ import { authBlock, envelope, readJson } from './wire';
 
 /**
  * An in-process HashiCorp Vault for tests: KV v2 (data, metadata, destroy), token auth with TTLs
- * that really expire, AppRole login, sys/health, sealing and outages. Wire format as Vault's.
+ * that really expire, AppRole and Kubernetes login, sys/health, sealing and outages. Wire format as Vault's.
  */
 
 export interface FakeVaultOptions {
@@ -36,6 +36,10 @@ export interface AppRoleOptions extends TokenOptions {
   mount?: string;
 }
 
+export interface KubernetesRoleOptions extends TokenOptions {
+  mount?: string;
+}
+
 export interface FakeVault {
   url: string;
   rootToken: string;
@@ -43,6 +47,14 @@ export interface FakeVault {
   kv: KvStore;
   tokens: TokenTable;
   addAppRole(roleId: string, secretId: string, options?: AppRoleOptions): void;
+  /** A role of the Kubernetes auth method (mount `kubernetes` unless told). */
+  addKubernetesRole(role: string, options?: KubernetesRoleOptions): void;
+  /**
+   * Service account JWTs the Kubernetes login accepts (Vault would ask the TokenReview API);
+   * `distrustJwt` makes one fail as an expired or rotated-away token does.
+   */
+  trustJwt(jwt: string): void;
+  distrustJwt(jwt: string): void;
   createToken(options?: TokenOptions): FakeToken;
   revokeToken(token: string): void;
   seal(): void;
@@ -71,6 +83,8 @@ export async function startFakeVault(options: FakeVaultOptions = {}): Promise<Fa
   const tokens = new TokenTable();
   const root = tokens.create({ policies: ['root'] });
   const appRoles = new Map<string, AppRole>();
+  const k8sRoles = new Map<string, { mount: string; token: TokenOptions }>();
+  const trustedJwts = new Set<string>();
   const calls: VaultCall[] = [];
   const sockets = new Set<Socket>();
   let sealed = false;
@@ -104,7 +118,10 @@ export async function startFakeVault(options: FakeVaultOptions = {}): Promise<Fa
     if (path === 'sys/health') return health();
     if (sealed) return [503, { errors: ['Vault is sealed'] }];
     const login = /^auth\/(.+)\/login$/.exec(path);
-    if (login && call.method !== 'GET') return appRoleLogin(login[1], body);
+    if (login && call.method !== 'GET') {
+      const isK8s = [...k8sRoles.values()].some((r) => r.mount === login[1]);
+      return isK8s ? kubernetesLogin(login[1], body) : appRoleLogin(login[1], body);
+    }
     const token = tokens.valid(call.token);
     if (!token) return [403, { errors: ['permission denied'] }];
     if (path === 'auth/token/lookup-self') return lookupSelf(token);
@@ -133,6 +150,19 @@ export async function startFakeVault(options: FakeVaultOptions = {}): Promise<Fa
     const role = typeof roleId === 'string' ? appRoles.get(roleId) : undefined;
     if (!role || role.mount !== mount) return [400, { errors: ['invalid role ID'] }];
     if (role.secretId !== secretId) return [400, { errors: ['invalid secret id'] }];
+    const token = tokens.create({ ttl: 3600, ...role.token });
+    return [200, envelope(null, authBlock(token, token.ttl))];
+  }
+
+  /** As Vault: 400 for an unknown role, 403 for a JWT the TokenReview does not accept. */
+  function kubernetesLogin(mount: string, body: unknown): Reply {
+    const { role: name, jwt } = (body ?? {}) as Record<string, unknown>;
+    const role = typeof name === 'string' ? k8sRoles.get(name) : undefined;
+    if (!role || role.mount !== mount)
+      return [400, { errors: [`invalid role name "${String(name)}"`] }];
+    if (typeof jwt !== 'string' || !trustedJwts.has(jwt)) {
+      return [403, { errors: ['permission denied'] }];
+    }
     const token = tokens.create({ ttl: 3600, ...role.token });
     return [200, envelope(null, authBlock(token, token.ttl))];
   }
@@ -264,6 +294,10 @@ export async function startFakeVault(options: FakeVaultOptions = {}): Promise<Fa
     tokens,
     addAppRole: (roleId, secretId, { mount = 'approle', ...token } = {}) =>
       void appRoles.set(roleId, { secretId, mount, token }),
+    addKubernetesRole: (role, { mount = 'kubernetes', ...token } = {}) =>
+      void k8sRoles.set(role, { mount, token }),
+    trustJwt: (jwt) => void trustedJwts.add(jwt),
+    distrustJwt: (jwt) => void trustedJwts.delete(jwt),
     createToken: (opts) => tokens.create(opts),
     revokeToken: (t) => tokens.revoke(t),
     seal: () => void (sealed = true),
