@@ -1,6 +1,7 @@
 import { BrokerError } from '../common/error-codes';
 import { type LoginProviderKind } from '../config/config';
 import { type ApiKeyScope } from '../database/enums';
+import { grantsScopes } from './scope-rules';
 
 /** The person behind a broker session (SPEC §9), as the identity provider described them. */
 export interface SessionIdentity {
@@ -81,4 +82,20 @@ export function callerActor(caller: Caller): {
 /** The user of a caller that came with the broker session cookie (not a bearer token). */
 export function sessionUserId(caller: Caller | undefined): string | undefined {
   return caller?.kind === 'user' && caller.session !== undefined ? caller.userId : undefined;
+}
+
+/**
+ * Whether the caller holds `scope`: a person (JWT or session) holds every scope over their own
+ * connections; an API key or a broker token only those it carries. For routes that show more
+ * to some callers than to others (an SSH private key beside its public half).
+ */
+export function callerHasScope(caller: Caller, scope: ApiKeyScope): boolean {
+  switch (caller.kind) {
+    case 'user':
+      return caller.oauth === undefined || grantsScopes(caller.oauth.scopes, [scope]);
+    case 'api_key':
+      return grantsScopes(caller.scopes, [scope]);
+    case 'admin_basic':
+      return false;
+  }
 }

@@ -4,6 +4,7 @@ import { TailscaleDriverModule } from './tailscale-driver.module';
 import { TailscaleConnectService } from './tailscale-connect.service';
 import { TailscaleController } from './tailscale.controller';
 import { TailscaleRefreshController } from './tailscale-refresh.controller';
+import { TailscaleOutputsController } from './tailscale-outputs.controller';
 import { ConnectionsModule } from '../../connections/connections.module';
 import { LifecycleCoreModule } from '../../lifecycle/lifecycle-core.module';
 
@@ -13,7 +14,7 @@ import { LifecycleCoreModule } from '../../lifecycle/lifecycle-core.module';
  */
 @Module({
   imports: [TailscaleDriverModule, ConnectionStoreModule, ConnectionsModule, LifecycleCoreModule],
-  controllers: [TailscaleController, TailscaleRefreshController],
+  controllers: [TailscaleController, TailscaleRefreshController, TailscaleOutputsController],
   providers: [TailscaleConnectService],
   exports: [TailscaleConnectService],
 })
