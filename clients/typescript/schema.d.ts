@@ -301,6 +301,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/connections/{id}/service-accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The service accounts GCP setup made */
+        get: operations["listServiceAccounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/connections/{id}/service-accounts/{email}/token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A short-lived access token of one of the service accounts setup made (tokens:read) */
+        post: operations["serviceAccountToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/azure/login": {
         parameters: {
             query?: never;
@@ -585,6 +619,13 @@ export interface components {
             /** @description Where the callback sends the browser; on FRONTEND_URL's or PUBLIC_URL's origin */
             redirect_to?: string;
         };
+        /** @default {} */
+        ServiceAccountTokenRequest: {
+            /** @description Default: cloud-platform (the account's roles limit what it can do) */
+            scopes?: string[];
+            /** @description Default and maximum 3600 */
+            lifetime_seconds?: number;
+        };
         OvhLoginRequest: {
             /** @enum {string} */
             region: "eu" | "ca" | "us";
@@ -807,6 +848,27 @@ export interface components {
              * @description When the one-time state stops being accepted
              */
             state_expires_at: string;
+        };
+        ServiceAccounts: {
+            items: {
+                email: string;
+                /**
+                 * @description GCP_SA_ROLES_RW or GCP_SA_ROLES_RO
+                 * @enum {string}
+                 */
+                access: "read_write" | "read_only";
+                /** @description The root project the account lives in */
+                project_id: string;
+            }[];
+        };
+        ServiceAccountToken: {
+            access_token: string;
+            /** @enum {string} */
+            token_type: "Bearer";
+            /** Format: date-time */
+            expires_at: string;
+            scope: string;
+            service_account: string;
         };
         TailscaleRefresh: {
             /** Format: uuid */
@@ -1706,6 +1768,139 @@ export interface operations {
             };
             /** @description method_not_allowed */
             405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listServiceAccounts: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The GCP connection */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccounts"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the API key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    serviceAccountToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The GCP connection */
+                id: string;
+                /** @description One of the accounts GET …/service-accounts lists */
+                email: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ServiceAccountTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ServiceAccountToken"];
+                };
+            };
+            /** @description validation_failed: malformed body, unknown field, wrong type, bad filter, cursor or limit */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description unauthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description forbidden: the API key lacks the scope */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description not_found (also for another user's connection), provider_disabled, or claim_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description needs_reauth or conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description provider_unavailable or secret_store_unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

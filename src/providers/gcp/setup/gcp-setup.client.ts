@@ -37,7 +37,7 @@ const sdk = {
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
+export const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
 const BILLING_ROOT = 'https://cloudbilling.googleapis.com';
 
 /**
@@ -176,17 +176,28 @@ export class GcpSetupClient {
 
   /** Proves the account exists and can be impersonated; the minted token is dropped unread. */
   async canImpersonate(token: string, email: string): Promise<void> {
+    await this.generateAccessToken(token, email, [CLOUD_PLATFORM], 300);
+  }
+
+  /** IAM Credentials generateAccessToken: a short-lived token of `email`, minted with `token`. */
+  async generateAccessToken(
+    token: string,
+    email: string,
+    scopes: string[],
+    lifetimeSeconds: number,
+  ): Promise<{ accessToken: string; expireTime: string }> {
     const api = sdk.iamcredentials().iamcredentials({
       version: 'v1',
       auth: auth(token),
       rootUrl: this.roots.iamcredentials,
     });
-    await call('generateAccessToken', () =>
+    const res = await call('generateAccessToken', () =>
       api.projects.serviceAccounts.generateAccessToken({
         name: `projects/-/serviceAccounts/${email}`,
-        requestBody: { scope: [CLOUD_PLATFORM], lifetime: '300s' },
+        requestBody: { scope: scopes, lifetime: `${lifetimeSeconds}s` },
       }),
     );
+    return { accessToken: res.data.accessToken ?? '', expireTime: res.data.expireTime ?? '' };
   }
 }
 

@@ -18,6 +18,6 @@ import { ServiceAccountsStep } from './service-accounts.step';
     PropagationCheckStep,
     GcpSetup,
   ],
-  exports: [GcpSetup],
+  exports: [GcpSetup, GcpSetupClient],
 })
 export class GcpSetupModule {}
