@@ -69,6 +69,16 @@ export class SessionAuthenticator {
     return { kind: 'user', userId: identity.id, session: identity };
   }
 
+  /**
+   * The user of the live session a request carries, if any: no Origin check, no allow-list, no
+   * error. For deciding whether a flow must ask the person to sign in again.
+   */
+  async sessionUser(request: Pick<SessionRequest, 'headers'>): Promise<string | undefined> {
+    const id = this.sessionId({ method: 'GET', ...request });
+    if (id === undefined || this.sessions === null) return undefined;
+    return (await this.sessions.resolve(id))?.identity.id;
+  }
+
   /** 403 `csrf_rejected` unless the request comes from PUBLIC_URL's or FRONTEND_URL's origin. */
   assertSameOrigin(request: SessionRequest): void {
     const origin = request.headers.origin;

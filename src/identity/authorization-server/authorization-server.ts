@@ -10,8 +10,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { type Repository } from 'typeorm';
 import { BrokerTokenVerifier } from '../../auth/broker-tokens';
 import { DELEGABLE_SCOPES } from '../../auth/scope-rules';
-import { SessionStore } from '../../auth/sessions';
-import { readSessionCookie } from '../../auth/session-cookie';
+import { SessionAuthenticator } from '../../auth/session-authenticator';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { OAuthClientEntity } from '../../database/entities';
 import { RedisService } from '../../redis/redis.module';
@@ -128,7 +127,7 @@ export class AuthorizationServer implements OnModuleInit, OnModuleDestroy {
     private readonly redis: RedisService,
     @InjectRepository(OAuthClientEntity) private readonly clients: Repository<OAuthClientEntity>,
     private readonly tokens: BrokerTokenVerifier,
-    @Inject(SessionStore) private readonly sessions: SessionStore | null,
+    private readonly sessions: SessionAuthenticator,
   ) {
     this.issuer = config.publicUrl;
     this.resources = { api: config.publicUrl, mcp: `${config.publicUrl}/mcp` };
@@ -221,7 +220,9 @@ export class AuthorizationServer implements OnModuleInit, OnModuleDestroy {
         async (ctx) => {
           const accountId = ctx.oidc.session.accountId;
           if (accountId === undefined) return Check.REQUEST_PROMPT;
-          return (await this.sessionUser(ctx.get('cookie'))) === accountId
+          return (await this.sessions.sessionUser({
+            headers: { cookie: ctx.get('cookie') || undefined },
+          })) === accountId
             ? Check.NO_NEED_TO_PROMPT
             : Check.REQUEST_PROMPT;
         },
@@ -399,13 +400,5 @@ export class AuthorizationServer implements OnModuleInit, OnModuleDestroy {
       this.logger.error({ err }, 'authorization server error'),
     );
     return provider;
-  }
-
-  /** The user of the broker session a request's cookies carry, if any. */
-  async sessionUser(cookieHeader: string | undefined): Promise<string | undefined> {
-    if (this.sessions === null) return undefined;
-    const id = readSessionCookie(cookieHeader || undefined, this.config.login);
-    if (id === undefined) return undefined;
-    return (await this.sessions.resolve(id))?.identity.id;
   }
 }
