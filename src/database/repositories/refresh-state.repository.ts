@@ -199,10 +199,12 @@ export class RefreshStateRepository {
     const rows = await (manager ?? this.rows.manager).query<
       (ConnectionRow & { previous_status: ConnectionStatus })[]
     >(
+      // Wrapped in a SELECT: a bare UPDATE … RETURNING comes back from TypeORM as [rows, count].
       `WITH previous AS (
-         SELECT id AS previous_id, status AS previous_status FROM connections WHERE id = $1 FOR UPDATE)
-       ${update}
-       RETURNING ${returning}, previous.previous_status`,
+         SELECT id AS previous_id, status AS previous_status FROM connections WHERE id = $1 FOR UPDATE),
+       updated AS (${update}
+         RETURNING ${returning}, previous.previous_status)
+       SELECT * FROM updated`,
       params,
     );
     const row = rows[0];
