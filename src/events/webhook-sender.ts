@@ -54,10 +54,10 @@ export class WebhookSender {
 }
 
 function failureReason(err: unknown): string {
-  if (err instanceof Error) {
-    if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'timeout';
-    const code = (err.cause as { code?: unknown } | undefined)?.code;
-    if (typeof code === 'string' && /^[A-Z_]{2,40}$/.test(code)) return code.toLowerCase();
-  }
+  // By name, not instanceof: the abort's DOMException may come from another realm.
+  const e = (err ?? {}) as { name?: unknown; cause?: { code?: unknown } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'timeout';
+  const code = e.cause?.code;
+  if (typeof code === 'string' && /^[A-Z_]{2,40}$/.test(code)) return code.toLowerCase();
   return 'network_error';
 }
