@@ -29,6 +29,7 @@ const EVERYTHING_ABOVE_COMMON = src(
   'identity',
   'web',
   'jobs',
+  'events',
   'lifecycle',
   'connections',
   'providers',
@@ -73,10 +74,20 @@ const LAYER_ZONES = [
   {
     target: ['./src/database', './src/secrets'],
     from: [
-      ...src('lifecycle', 'jobs', 'providers', 'redis', 'metrics', 'audit'),
+      ...src('lifecycle', 'jobs', 'events', 'providers', 'redis', 'metrics', 'audit'),
       ...HTTP_AND_ENTRIES,
     ],
     message: 'database/ and secrets/ stand below the engine, the providers and the HTTP edge',
+  },
+  {
+    // The webhook outbox and its delivery sit below the engine: lifecycle/ raises events into it
+    // inside its own transactions, so events/ may not import lifecycle/ back, nor the HTTP edge.
+    // The payload is the API's connection shape, so that mapping lives in database/
+    // (connection-view.ts) rather than in connections/, where the edge keeps only its schema.
+    target: './src/events',
+    from: [...HTTP_AND_ENTRIES, ...src('lifecycle', 'providers', 'secrets')],
+    message:
+      'events/ is engine-level: common, config, database, redis, metrics, jobs and audit only',
   },
   {
     target: './src/lifecycle',

@@ -3,6 +3,7 @@ import { SetupRunInputs1796083200000 } from './1796083200000-SetupRunInputs';
 import { PendingClaims1796168604933 } from './1796168604933-PendingClaims';
 import { OAuthClients1796250000000 } from './1796250000000-OAuthClients';
 import { ExternalIdsAndAws1796256000000 } from './1796256000000-ExternalIdsAndAws';
+import { WebhookEvents1796342400000 } from './1796342400000-WebhookEvents';
 
 /** Every migration, oldest first. A new one is generated with `npm run migration:generate` and added here. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   PendingClaims1796168604933,
   OAuthClients1796250000000,
   ExternalIdsAndAws1796256000000,
+  WebhookEvents1796342400000,
 ];

@@ -14,6 +14,7 @@ import {
   ConfigError,
   describeLogin,
   describeProviders,
+  describeWebhooks,
   loadConfig,
 } from './config/config';
 import { runMigrations } from './database/migrations';
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
   const log = app.get(Logger);
   for (const line of describeProviders(config)) log.log(line, 'Providers');
   for (const line of describeLogin(config)) log.log(line, 'SignIn');
+  log.log(describeWebhooks(config), 'Webhooks');
   if (config.database.migrationsRun) {
     const applied = await runMigrations(app.get(DataSource));
     log.log(

@@ -22,6 +22,7 @@ import { RedisModule } from './redis/redis.module';
 import { SecretsModule } from './secrets/secrets.module';
 import { SetupWorkerModule } from './lifecycle/setup/setup-worker.module';
 import { PendingClaimSweeperModule } from './lifecycle/pending-claim-sweeper';
+import { WebhookWorkerModule } from './events/webhook-worker.module';
 
 /** The worker process: BullMQ processors and the refresh scheduler (added by their modules). */
 @Module({})
@@ -52,6 +53,7 @@ export class WorkerModule {
         SetupWorkerModule,
         OAuthStateJanitorModule,
         PendingClaimSweeperModule,
+        WebhookWorkerModule,
       ],
       providers: [ReadinessService],
     };

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { type INestApplicationContext } from '@nestjs/common';
 import { Logger } from 'nestjs-pino';
 import { createLogger } from './common/logger';
-import { type AppConfig } from './config/config';
+import { type AppConfig, describeWebhooks } from './config/config';
 import { ReadinessService } from './health/readiness.service';
 import { loadConfigOrExit } from './main';
 import { METRICS_CHALLENGE, metricsScrapeAllowed } from './metrics/metrics-token';
@@ -100,6 +100,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // The worker is the one that delivers: it says so too.
+  log.log(describeWebhooks(config), 'Webhooks');
   const report = await app.get(ReadinessService).check();
   if (report.status === 'ok') {
     log.log(`worker ready (probes on ${config.host}:${config.workerHealthPort})`, 'Bootstrap');

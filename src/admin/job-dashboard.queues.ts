@@ -15,8 +15,9 @@ export class JobDashboardQueues {
   constructor(
     @InjectQueue(QUEUES.setup) setup: Queue,
     @InjectQueue(QUEUES.refresh) refresh: Queue,
+    @InjectQueue(QUEUES.webhooks) webhooks: Queue,
   ) {
-    const byName: Record<QueueName, Queue> = { setup, refresh };
+    const byName: Record<QueueName, Queue> = { setup, refresh, webhooks };
     this.queues = Object.values(byName);
     // Connection errors surface on the dashboard's own requests; unhandled they would crash the api.
     for (const queue of this.queues) queue.on('error', () => undefined);

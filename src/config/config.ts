@@ -85,6 +85,8 @@ export interface AppConfig {
     admin?: { user: string; passwordHash: string };
   };
   metricsToken?: string;
+  /** Signed webhooks (SPEC §14); off without WEBHOOK_URL. */
+  webhooks: WebhooksConfig;
   login: LoginConfig;
   /** The broker's own authorization server (SPEC §11). */
   oauth: {
@@ -305,6 +307,7 @@ function toAppConfig(e: Env): AppConfig {
           : undefined,
     },
     metricsToken: e.METRICS_TOKEN,
+    webhooks: webhooksConfig(e),
     login: loginConfig(e),
     oauth: {
       accessTokenTtlSeconds: e.OAUTH_ACCESS_TOKEN_TTL_SECONDS,
@@ -491,6 +494,48 @@ export function describeProviders(config: AppConfig): string[] {
       ? `aws: enabled, ${config.aws.identity}; STS ${config.aws.stsEndpoint ?? `of ${config.aws.region}`}; principal ${config.aws.brokerPrincipalArn ?? 'from GetCallerIdentity'}`
       : `aws: disabled (${config.aws.identity})`,
   ];
+}
+
+export interface WebhooksConfig {
+  enabled: boolean;
+  url?: string;
+  secret?: string;
+  retryBaseSeconds: number;
+  windowSeconds: number;
+  timeoutMs: number;
+  /** Deliveries per event, the first included: see {@link webhookAttempts}. */
+  attempts: number;
+}
+
+/**
+ * How many deliveries an event gets: the first at once, then retries after base, 2·base, 4·base…
+ * as long as the sum of the waits stays within the window. With the defaults (30 s, 24 h) that is
+ * 12 attempts: 11 retries, the last 30 s × (2^11 − 1) = 61 410 s (about 17 h) after the first;
+ * a 12th retry would end at 34 h.
+ */
+export function webhookAttempts(baseSeconds: number, windowSeconds: number): number {
+  let retries = 0;
+  while (baseSeconds * (2 ** (retries + 1) - 1) <= windowSeconds) retries++;
+  return retries + 1;
+}
+
+function webhooksConfig(e: Env): WebhooksConfig {
+  return {
+    enabled: e.WEBHOOK_URL !== undefined,
+    url: e.WEBHOOK_URL,
+    secret: e.WEBHOOK_SECRET,
+    retryBaseSeconds: e.WEBHOOK_RETRY_BASE_SECONDS,
+    windowSeconds: e.WEBHOOK_RETRY_WINDOW_SECONDS,
+    timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    attempts: webhookAttempts(e.WEBHOOK_RETRY_BASE_SECONDS, e.WEBHOOK_RETRY_WINDOW_SECONDS),
+  };
+}
+
+/** What the boot log says about webhooks (the URL's origin only: a path may carry a token). */
+export function describeWebhooks(config: AppConfig): string {
+  const w = config.webhooks;
+  if (!w.enabled || !w.url) return 'webhooks: disabled (WEBHOOK_URL not set)';
+  return `webhooks: enabled, to ${new URL(w.url).origin}; ${w.attempts} attempts over at most ${w.windowSeconds}s, the first retry after ${w.retryBaseSeconds}s`;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');

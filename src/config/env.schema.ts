@@ -71,6 +71,7 @@ export const SECRET_VARIABLES = [
   'AUTH_JWT_SECRET',
   'ADMIN_PASSWORD_HASH',
   'METRICS_TOKEN',
+  'WEBHOOK_SECRET',
   'GCP_CLIENT_SECRET',
   'OVH_EU_CLIENT_SECRET',
   'OVH_CA_CLIENT_SECRET',
@@ -179,6 +180,25 @@ export const envSchema = z
       .regex(/^(\$argon2(id|i|d)\$|\$2[aby]\$)/, 'must be an argon2 or bcrypt hash')
       .optional(),
     METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+
+    /** Unset: webhooks are off (the boot log says so). Kept as written: a path may end in `/`. */
+    WEBHOOK_URL: z
+      .string()
+      .url('must be an absolute URL')
+      .refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL')
+      .optional(),
+    /** A Standard Webhooks secret: `whsec_` and the base64 of at least 24 random bytes. */
+    WEBHOOK_SECRET: z
+      .string()
+      .regex(
+        /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/,
+        'must be a Standard Webhooks secret: whsec_ followed by base64 of 24 or more random bytes',
+      )
+      .optional(),
+    WEBHOOK_RETRY_BASE_SECONDS: int(1, 86_400).prefault('30'),
+    /** The total retry window; 24 h (SPEC §14). Tests shorten it. */
+    WEBHOOK_RETRY_WINDOW_SECONDS: int(1, 7 * 86_400).prefault('86400'),
+    WEBHOOK_TIMEOUT_MS: int(100, 120_000).prefault('10000'),
 
     STATE_TTL_SECONDS: int(30, 3600).prefault('600'),
     CLAIM_TTL_SECONDS: int(2, 3600).prefault('300'),
@@ -354,6 +374,7 @@ export function crossFieldProblems(env: Raw): string[] {
     ['OVH_US_CLIENT_ID', 'OVH_US_CLIENT_SECRET'],
     ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'],
     ['AWS_ROLE_ARN', 'AWS_WEB_IDENTITY_TOKEN_FILE'],
+    ['WEBHOOK_URL', 'WEBHOOK_SECRET'],
   ];
   for (const [a, b] of pairs) {
     if (has(a) !== has(b)) {

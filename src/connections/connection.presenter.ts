@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { type ConnectionEntity } from '../database/entities';
+import { type ConnectionView, presentConnection } from '../database/connection-view';
 import { CONNECTION_STATUSES, PROVIDERS, SETUP_STATUSES } from '../database/enums';
 import { dateTimeString, responseSchema, uuidString } from '../openapi/contract';
 
@@ -28,23 +28,13 @@ export const connectionView = responseSchema(
   }),
 );
 
-export type ConnectionView = z.output<typeof connectionView>;
+/**
+ * The mapping itself lives in database/connection-view.ts, so the webhook outbox (below the
+ * HTTP edge) sends exactly what GET /connections/:id answers. These two types must stay equal:
+ * a field added to one and not the other fails to compile here.
+ */
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const _schemaMatchesView: Same<z.output<typeof connectionView>, ConnectionView> = true;
+void _schemaMatchesView;
 
-export function presentConnection(c: ConnectionEntity): ConnectionView {
-  return {
-    id: c.id,
-    provider: c.provider,
-    account_ref: c.accountRef,
-    display_name: c.displayName,
-    status: c.status,
-    setup_status: c.setupStatus,
-    scopes: c.scopes,
-    expires_at: c.expiresAt?.toISOString() ?? null,
-    last_refreshed_at: c.lastRefreshedAt?.toISOString() ?? null,
-    refresh_failures: c.refreshFailures,
-    last_error_code: c.lastErrorCode,
-    metadata: c.metadata,
-    created_at: c.createdAt.toISOString(),
-    updated_at: c.updatedAt.toISOString(),
-  };
-}
+export { type ConnectionView, presentConnection };

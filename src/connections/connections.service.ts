@@ -12,11 +12,14 @@ import {
   SecretStoreError,
   secretStoreUnavailable,
 } from '../secrets/secret-store';
-import { ConnectionChanges } from '../lifecycle/connection-changes';
 import { ConnectionLocks } from '../lifecycle/connection-locks';
 import { setupMetadataKeys } from '../lifecycle/setup/setup-runner';
 import { SetupRunsRepository } from '../database/repositories/setup-runs.repository';
-import { secretPathFor, setupSecretPathFor } from '../lifecycle/connection-writer';
+import {
+  ConnectionWriter,
+  secretPathFor,
+  setupSecretPathFor,
+} from '../lifecycle/connection-writer';
 import { type ConnectionView, presentConnection } from './connection.presenter';
 import {
   type ConnectionPage,
@@ -37,9 +40,9 @@ export class ConnectionsService {
     private readonly providers: ProviderRegistry,
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
     private readonly audit: AuditService,
-    private readonly changes: ConnectionChanges,
     private readonly locks: ConnectionLocks,
     private readonly runs: SetupRunsRepository,
+    private readonly writer: ConnectionWriter,
   ) {}
 
   async list(caller: Caller, query: ListConnectionsQuery): Promise<ConnectionPage> {
@@ -122,9 +125,7 @@ export class ConnectionsService {
     const metadata = Object.fromEntries(
       Object.entries(connection.metadata).filter(([key]) => !setupKeys.has(key)),
     );
-    await this.connections.update(connection.id, { status: 'revoked', metadata });
-    await this.runs.deleteForConnection(connection.id);
-    await this.changes.publish(connection.id);
+    await this.writer.markRevoked(connection, metadata);
     await this.audit.record({
       ...actor,
       action: 'connection.deleted',

@@ -46,6 +46,18 @@ export const AUDIT_OUTCOMES = ['success', 'failure'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** SQL `IN (...)` list for a CHECK constraint over one of the enums above. */
+/** The webhook events (SPEC §14). */
+export const WEBHOOK_EVENT_TYPES = [
+  'connection.connected',
+  'connection.reconnected',
+  'connection.needs_reauth',
+  'connection.refresh_failing',
+  'connection.recovered',
+  'connection.revoked',
+  'setup.finished',
+] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
 export function sqlIn(values: readonly string[]): string {
   return values.map((v) => `'${v}'`).join(', ');
 }

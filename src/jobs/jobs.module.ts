@@ -2,7 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { type AppConfig } from '../config/config';
 import { redisOptionsFromUrl } from '../redis/redis-options';
-import { QUEUES, setupJobDefaults } from './queues';
+import { QUEUES, setupJobDefaults, webhookJobDefaults } from './queues';
 import { SetupQueue } from './setup-queue';
 
 /**
@@ -17,6 +17,7 @@ export class JobsModule {
     const queues = BullModule.registerQueue(
       { name: QUEUES.setup, defaultJobOptions: setupJobDefaults(config) },
       { name: QUEUES.refresh },
+      { name: QUEUES.webhooks, defaultJobOptions: webhookJobDefaults(config) },
     );
     return {
       module: JobsModule,

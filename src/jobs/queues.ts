@@ -13,12 +13,14 @@ import { PROVIDERS, type Provider } from '../database/enums';
 export const QUEUES = {
   setup: 'setup',
   refresh: 'refresh',
+  webhooks: 'webhooks',
 } as const;
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export type JobSpec =
   | { queue: typeof QUEUES.setup; name: SetupJobName; payload: { connectionId: string } }
-  | { queue: typeof QUEUES.refresh; name: 'connection.refresh'; payload: { connectionId: string } };
+  | { queue: typeof QUEUES.refresh; name: 'connection.refresh'; payload: { connectionId: string } }
+  | { queue: typeof QUEUES.webhooks; name: 'webhook.deliver'; payload: { eventId: string } };
 
 /** A connection's setup job is named after its provider (`gcp.setup`), as the dashboard shows it. */
 export type SetupJobName = `${Provider}.setup`;
@@ -89,4 +91,20 @@ export function setupJobDefaults(config: Pick<AppConfig, 'setupJobs'>): JobsOpti
 export function setupRetryJobId(connectionId: string, attempt: number): string {
   // BullMQ accepts a `:` in a custom id only when it splits into exactly three parts.
   return `setup:${connectionId}:retry-${attempt}`;
+}
+
+/**
+ * Defaults for every job on the `webhooks` queue (SPEC §14): `attempts` derived from the base and
+ * the 24 h window (config.ts, webhookAttempts), BullMQ's exponential backoff without jitter —
+ * the n-th retry waits base × 2^(n−1) — and finished jobs kept a week (failed a month), so the
+ * dashboard shows them and a relay that enqueues a just-delivered event again finds its job id
+ * taken instead of delivering twice. The job id is the event id.
+ */
+export function webhookJobDefaults(config: Pick<AppConfig, 'webhooks'>): JobsOptions {
+  return {
+    attempts: config.webhooks.attempts,
+    backoff: { type: 'exponential', delay: config.webhooks.retryBaseSeconds * 1000, jitter: 0 },
+    removeOnComplete: { age: 7 * 24 * 3600, count: 10_000 },
+    removeOnFail: { age: 30 * 24 * 3600, count: 10_000 },
+  };
 }

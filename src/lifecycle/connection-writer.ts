@@ -8,6 +8,9 @@ import { BrokerError } from '../common/error-codes';
 import { type ConnectionEntity } from '../database/entities';
 import { type ActorType, type Provider, type SetupStatus } from '../database/enums';
 import { ConnectionsRepository } from '../database/repositories/connections.repository';
+import { SetupRunsRepository } from '../database/repositories/setup-runs.repository';
+import { statusChangeEvent } from '../events/webhook-events';
+import { WebhookOutbox } from '../events/webhook-outbox';
 import {
   SECRET_STORE,
   type SecretData,
@@ -57,6 +60,8 @@ export class ConnectionWriter {
     private readonly audit: AuditService,
     private readonly changes: ConnectionChanges,
     private readonly locks: ConnectionLocks,
+    private readonly outbox: WebhookOutbox,
+    private readonly runs: SetupRunsRepository,
     @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {}
 
@@ -90,7 +95,30 @@ export class ConnectionWriter {
   ): Promise<{ connection: ConnectionEntity; created: true } | null> {
     const id = randomUUID();
     const ref = await this.writeSecret(secretPathFor(id), input.secret, 0);
-    const connection = await this.connections.insertIfAbsent({
+    // The row and its `connection.connected` event commit together (the webhook outbox).
+    const connection = await this.outbox.write(async (tx) => {
+      const inserted = await this.connections.insertIfAbsent(
+        this.newRow(id, input, ref),
+        tx.manager,
+      );
+      if (inserted) await tx.emit('connection.connected', inserted);
+      return inserted;
+    });
+    if (!connection) {
+      // Another request connected the same account at the same moment: drop our secret and
+      // update theirs on the next attempt.
+      await this.secrets.destroy(ref.path).catch(() => undefined);
+      return null;
+    }
+    return { connection, created: true };
+  }
+
+  private newRow(
+    id: string,
+    input: ConnectInput,
+    ref: { path: string; version: number },
+  ): Partial<ConnectionEntity> {
+    return {
       id,
       userId: input.userId,
       provider: input.provider,
@@ -107,14 +135,7 @@ export class ConnectionWriter {
       metadata: input.metadata,
       vaultPath: ref.path,
       vaultVersion: ref.version,
-    });
-    if (!connection) {
-      // Another request connected the same account at the same moment: drop our secret and
-      // update theirs on the next attempt.
-      await this.secrets.destroy(ref.path).catch(() => undefined);
-      return null;
-    }
-    return { connection, created: true };
+    };
   }
 
   /** Under the connection's lock, on the row as it is now (a disconnect may have just ended). */
@@ -147,7 +168,7 @@ export class ConnectionWriter {
       if (err instanceof SecretStoreError && err.reason === 'cas_mismatch') return null;
       throw err;
     }
-    await this.connections.update(existing.id, {
+    const changes: Partial<ConnectionEntity> = {
       status: 'active',
       setupStatus: input.setupStatus,
       displayName: input.displayName ?? existing.displayName,
@@ -160,10 +181,35 @@ export class ConnectionWriter {
       metadata: { ...existing.metadata, ...input.metadata },
       vaultPath: ref.path,
       vaultVersion: ref.version,
+    };
+    // The update and its `connection.reconnected` event commit together (the webhook outbox).
+    const connection = await this.outbox.write(async (tx) => {
+      await this.connections.update(existing.id, changes, tx.manager);
+      const updated = await this.connections.findById(existing.id, tx.manager);
+      if (updated) await tx.emit('connection.reconnected', updated);
+      return updated;
     });
     await this.changes.publish(existing.id);
-    const connection = await this.connections.findById(existing.id);
     return connection ? { connection, created: false } : null;
+  }
+
+  /**
+   * The last write of a disconnect (its secrets are destroyed by then): the row becomes
+   * `revoked` with what setup added to its metadata removed, its setup runs are forgotten (a
+   * reconnect starts afresh), and `connection.revoked` is raised — all in one transaction.
+   */
+  async markRevoked(
+    connection: ConnectionEntity,
+    metadata: Record<string, unknown>,
+  ): Promise<void> {
+    await this.outbox.write(async (tx) => {
+      await this.connections.update(connection.id, { status: 'revoked', metadata }, tx.manager);
+      await this.runs.deleteForConnection(connection.id, tx.manager);
+      const revoked = await this.connections.findById(connection.id, tx.manager);
+      const event = revoked && statusChangeEvent(connection.status, revoked.status);
+      if (revoked && event) await tx.emit(event, revoked);
+    });
+    await this.changes.publish(connection.id);
   }
 
   private async writeSecret(path: string, data: SecretData, cas: number) {

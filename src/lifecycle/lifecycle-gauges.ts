@@ -26,10 +26,11 @@ export class LifecycleGauges {
     connections: RefreshStateRepository,
     @InjectQueue(QUEUES.setup) setup: Queue,
     @InjectQueue(QUEUES.refresh) refresh: Queue,
+    @InjectQueue(QUEUES.webhooks) webhooks: Queue,
   ) {
     const registers = [metrics.registry];
     const windowMs = config.lifecycle.refreshWindowSeconds * 1000;
-    const queues: Record<QueueName, Queue> = { setup, refresh };
+    const queues: Record<QueueName, Queue> = { setup, refresh, webhooks };
     const dueBacklog = new Gauge({
       name: 'broker_token_refresh_due_backlog',
       help: 'Connections due for refresh now (active or failing, inside the window, backoff over)',

@@ -74,6 +74,7 @@ describe('processes (e2e)', () => {
           'oauth_states',
           'pending_claims',
           'setup_runs',
+          'webhook_events',
         ]);
       }
     } finally {

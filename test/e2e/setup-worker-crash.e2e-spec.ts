@@ -108,7 +108,7 @@ describe('GCP setup survives a worker crash; job dashboard (e2e)', () => {
     );
     expect(res.status).toBe(200);
     const queues = (res.body as { queues: BoardQueue[] }).queues;
-    expect(queues.map((q) => q.name).sort()).toEqual(['refresh', 'setup']);
+    expect(queues.map((q) => q.name).sort()).toEqual(['refresh', 'setup', 'webhooks']);
     const jobs = queues.find((q) => q.name === 'setup')?.jobs ?? [];
     expect(jobs).toHaveLength(1);
     expect(jobs[0]).toMatchObject({

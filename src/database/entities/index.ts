@@ -7,6 +7,7 @@ import { OAuthClientEntity } from './oauth-client.entity';
 import { OAuthStateEntity } from './oauth-state.entity';
 import { PendingClaimEntity } from './pending-claim.entity';
 import { SetupRunEntity } from './setup-run.entity';
+import { WebhookEventEntity } from './webhook-event.entity';
 
 export {
   ApiKeyEntity,
@@ -18,6 +19,7 @@ export {
   OAuthStateEntity,
   PendingClaimEntity,
   SetupRunEntity,
+  WebhookEventEntity,
 };
 export type { SetupStepState } from './setup-run.entity';
 export type { PendingClaimOutcome } from './pending-claim.entity';
@@ -32,4 +34,5 @@ export const ENTITIES = [
   AuditEventEntity,
   LocalSecretEntity,
   OAuthClientEntity,
+  WebhookEventEntity,
 ];

@@ -1,7 +1,7 @@
 import { type ConnectionRow, ROW_COLUMNS, fromRow } from './connection-row';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type Repository } from 'typeorm';
+import { type EntityManager, type Repository } from 'typeorm';
 import { type QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { ConnectionEntity } from '../entities';
 import { type ConnectionStatus, type Provider } from '../enums';
@@ -77,13 +77,17 @@ export class ConnectionsRepository {
     return this.rows.findOne({ where: { userId, provider, accountRef } });
   }
 
-  async findById(id: string): Promise<ConnectionEntity | null> {
-    return this.rows.findOne({ where: { id } });
+  /** `manager`: read inside that transaction (the row it just wrote). */
+  async findById(id: string, manager?: EntityManager): Promise<ConnectionEntity | null> {
+    return this.repo(manager).findOne({ where: { id } });
   }
 
   /** Inserts a new row; a concurrent insert of the same (user, provider, account) returns null. */
-  async insertIfAbsent(row: Partial<ConnectionEntity>): Promise<ConnectionEntity | null> {
-    const result = await this.rows
+  async insertIfAbsent(
+    row: Partial<ConnectionEntity>,
+    manager?: EntityManager,
+  ): Promise<ConnectionEntity | null> {
+    const result = await this.repo(manager)
       .createQueryBuilder()
       .insert()
       .into(ConnectionEntity)
@@ -92,12 +96,21 @@ export class ConnectionsRepository {
       .returning('id')
       .execute();
     const id = (result.raw as { id?: string }[])[0]?.id;
-    return id ? this.findById(id) : null;
+    return id ? this.findById(id, manager) : null;
   }
 
-  async update(id: string, changes: Partial<ConnectionEntity>): Promise<void> {
+  async update(
+    id: string,
+    changes: Partial<ConnectionEntity>,
+    manager?: EntityManager,
+  ): Promise<void> {
     // TypeORM's deep-partial type cannot see through jsonb `Record<string, unknown>` columns.
-    await this.rows.update({ id }, changes as QueryDeepPartialEntity<ConnectionEntity>);
+    await this.repo(manager).update({ id }, changes as QueryDeepPartialEntity<ConnectionEntity>);
+  }
+
+  /** The table in `manager`'s transaction when one is given (the webhook outbox's writes). */
+  private repo(manager?: EntityManager): Repository<ConnectionEntity> {
+    return manager ? manager.getRepository(ConnectionEntity) : this.rows;
   }
 
   /** One connection, scoped to its owner when `userId` is given (another user's row is "not found"). */

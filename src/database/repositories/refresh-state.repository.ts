@@ -1,9 +1,9 @@
 import { type ConnectionRow, ROW_COLUMNS, fromRow } from './connection-row';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type Repository } from 'typeorm';
+import { type EntityManager, type Repository } from 'typeorm';
 import { ConnectionEntity } from '../entities';
-import { type Provider } from '../enums';
+import { type ConnectionStatus, type Provider } from '../enums';
 
 /** A connection the scheduler should refresh: ids and timestamps only. */
 export interface DueConnection {
@@ -39,6 +39,12 @@ export interface RefreshFailure {
   status: 'refresh_failing' | 'needs_reauth';
   errorCode: string;
   nextAttemptAt: Date;
+}
+
+/** A guarded write that landed: the row as written, and the status it had before. */
+export interface RecordedChange {
+  previousStatus: ConnectionStatus;
+  row: ConnectionEntity;
 }
 
 /**
@@ -135,43 +141,75 @@ export class RefreshStateRepository {
   }
 
   /**
-   * Records a refresh whose token was written to the secret store as `vaultVersion`. Skipped when
-   * Postgres already points at that version or a later one (a newer writer won the race).
+   * Records a refresh whose token was written to the secret store as `vaultVersion`. Skipped
+   * (null) when Postgres already points at that version or a later one (a newer writer won the
+   * race). Otherwise returns the row as written and the status it had just before, read under
+   * the row's lock in the same statement, so the caller knows whether this was a recovery.
    */
-  async recordSuccess(id: string, success: RefreshSuccess): Promise<boolean> {
-    const rows = await this.rows.query<{ n: number }[]>(
-      `WITH updated AS (
-         UPDATE connections
-            SET status = 'active', expires_at = $2, scopes = $3, vault_version = $4,
-                last_refreshed_at = $5, refresh_failures = 0, last_error_code = NULL,
-                next_attempt_at = $5, updated_at = now()
-          WHERE id = $1 AND vault_version < $4 AND status IN ('active', 'refresh_failing')
-          RETURNING 1)
-       SELECT count(*)::int AS n FROM updated`,
+  async recordSuccess(
+    id: string,
+    success: RefreshSuccess,
+    manager?: EntityManager,
+  ): Promise<RecordedChange | null> {
+    return this.recorded(
+      manager,
+      `UPDATE connections c
+          SET status = 'active', expires_at = $2, scopes = $3, vault_version = $4,
+              last_refreshed_at = $5, refresh_failures = 0, last_error_code = NULL,
+              next_attempt_at = $5, updated_at = now()
+         FROM previous
+        WHERE c.id = previous.previous_id AND c.vault_version < $4
+          AND c.status IN ('active', 'refresh_failing')`,
       [id, success.expiresAt, success.scopes, success.vaultVersion, success.refreshedAt],
     );
-    return (rows[0]?.n ?? 0) > 0;
   }
 
   /**
    * Records a failed refresh of the row as it was read (`seenVersion`): a reconnect or another
-   * refresh that changed the row meanwhile makes this a no-op.
+   * refresh that changed the row meanwhile makes this a no-op (null). Returns the row as written
+   * and its status before, as {@link recordSuccess} does.
    */
-  async recordFailure(id: string, seenVersion: number, failure: RefreshFailure): Promise<boolean> {
-    const result = await this.rows
-      .createQueryBuilder()
-      .update(ConnectionEntity)
-      .set({
-        status: failure.status,
-        lastErrorCode: failure.errorCode,
-        nextAttemptAt: failure.nextAttemptAt,
-        refreshFailures: () => 'refresh_failures + 1',
-      })
-      .where('id = :id', { id })
-      .andWhere('vault_version = :seenVersion', { seenVersion })
-      .andWhere(`status IN ('active', 'refresh_failing')`)
-      .execute();
-    return (result.affected ?? 0) > 0;
+  async recordFailure(
+    id: string,
+    seenVersion: number,
+    failure: RefreshFailure,
+    manager?: EntityManager,
+  ): Promise<RecordedChange | null> {
+    return this.recorded(
+      manager,
+      `UPDATE connections c
+          SET status = $3, last_error_code = $4, next_attempt_at = $5,
+              refresh_failures = c.refresh_failures + 1, updated_at = now()
+         FROM previous
+        WHERE c.id = previous.previous_id AND c.vault_version = $2
+          AND c.status IN ('active', 'refresh_failing')`,
+      [id, seenVersion, failure.status, failure.errorCode, failure.nextAttemptAt],
+    );
+  }
+
+  /** Runs `update` (which joins `previous`, the row locked as it was) and returns both states. */
+  private async recorded(
+    manager: EntityManager | undefined,
+    update: string,
+    params: unknown[],
+  ): Promise<RecordedChange | null> {
+    const returning = ROW_COLUMNS.split(', ')
+      .map((col) => `c.${col}`)
+      .join(', ');
+    const rows = await (manager ?? this.rows.manager).query<
+      (ConnectionRow & { previous_status: ConnectionStatus })[]
+    >(
+      // Wrapped in a SELECT: a bare UPDATE … RETURNING comes back from TypeORM as [rows, count].
+      `WITH previous AS (
+         SELECT id AS previous_id, status AS previous_status FROM connections WHERE id = $1 FOR UPDATE),
+       updated AS (${update}
+         RETURNING ${returning}, previous.previous_status)
+       SELECT * FROM updated`,
+      params,
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return { previousStatus: row.previous_status, row: this.rows.create(fromRow(row)) };
   }
 
   /** The user's live (not revoked) connections of one provider, at most `limit`. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { type Repository } from 'typeorm';
+import { type EntityManager, type Repository } from 'typeorm';
 import { type QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { ConnectionEntity, SetupRunEntity, type SetupStepState } from '../entities';
 import { type SetupStatus } from '../enums';
@@ -50,9 +50,11 @@ export class SetupRunsRepository {
     return this.runs.save(this.runs.create({ connectionId, status: 'pending', steps }));
   }
 
-  async update(id: string, changes: SetupRunChanges): Promise<void> {
+  /** `manager`: inside that transaction (setup's final write, with its webhook event). */
+  async update(id: string, changes: SetupRunChanges, manager?: EntityManager): Promise<void> {
     // TypeORM's deep-partial type cannot see through the jsonb columns.
-    await this.runs.update({ id }, changes as QueryDeepPartialEntity<SetupRunEntity>);
+    const runs = manager ? manager.getRepository(SetupRunEntity) : this.runs;
+    await runs.update({ id }, changes as QueryDeepPartialEntity<SetupRunEntity>);
   }
 
   /**
@@ -79,12 +81,18 @@ export class SetupRunsRepository {
   }
 
   /** A disconnect forgets the runs: a reconnect starts setup afresh (SPEC §6). */
-  async deleteForConnection(connectionId: string): Promise<void> {
-    await this.runs.delete({ connectionId });
+  async deleteForConnection(connectionId: string, manager?: EntityManager): Promise<void> {
+    const runs = manager ? manager.getRepository(SetupRunEntity) : this.runs;
+    await runs.delete({ connectionId });
   }
 
-  async setConnectionSetupStatus(connectionId: string, status: SetupStatus): Promise<void> {
-    await this.connections.update({ id: connectionId }, { setupStatus: status });
+  async setConnectionSetupStatus(
+    connectionId: string,
+    status: SetupStatus,
+    manager?: EntityManager,
+  ): Promise<void> {
+    const connections = manager ? manager.getRepository(ConnectionEntity) : this.connections;
+    await connections.update({ id: connectionId }, { setupStatus: status });
   }
 
   /** Merges keys into the connection's metadata in one statement, so no concurrent write is lost. */

@@ -17,6 +17,8 @@ import {
   SecretValue,
   secretStoreUnavailable,
 } from '../../secrets/secret-store';
+import { statusChangeEvent } from '../../events/webhook-events';
+import { WebhookOutbox } from '../../events/webhook-outbox';
 import { ConnectionChanges } from '../connection-changes';
 import { LockService, type HeldLock } from '../redis-lock';
 import { TokenCache } from '../token-cache';
@@ -63,6 +65,7 @@ export class RefreshService {
     private readonly cache: TokenCache,
     private readonly report: RefreshReporter,
     private readonly changes: ConnectionChanges,
+    private readonly outbox: WebhookOutbox,
     @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.windowSeconds = config.lifecycle.refreshWindowSeconds;
@@ -207,7 +210,14 @@ export class RefreshService {
       vaultVersion: ref.version,
       refreshedAt: this.clock.date(),
     };
-    const recorded = await this.connections.recordSuccess(row.id, success);
+    // The write and its event (`connection.recovered` when the row was failing) in one
+    // transaction: the event exists exactly when the recovery committed.
+    const recorded = await this.outbox.write(async (tx) => {
+      const change = await this.connections.recordSuccess(row.id, success, tx.manager);
+      const event = change && statusChangeEvent(change.previousStatus, change.row.status);
+      if (change && event) await tx.emit(event, change.row);
+      return change !== null;
+    });
     await this.changes.publish(row.id);
     this.cache.set(new SecretValue(ref, grant.secret), tokenFields);
     this.cache.dropOlder(ref.path, ref.version);
@@ -251,10 +261,17 @@ export class RefreshService {
     const pause = kind === 'permanent' ? 0 : failureBackoffMs(row.refreshFailures + 1);
     const retryAt = new Date(this.clock.now() + pause);
     const status = kind === 'permanent' ? 'needs_reauth' : 'refresh_failing';
-    await this.connections.recordFailure(row.id, row.vaultVersion, {
-      status,
-      errorCode: reason,
-      nextAttemptAt: retryAt,
+    // `connection.refresh_failing` / `connection.needs_reauth` only on the transition into the
+    // status (not on every failed retry), in the failure's own transaction.
+    await this.outbox.write(async (tx) => {
+      const change = await this.connections.recordFailure(
+        row.id,
+        row.vaultVersion,
+        { status, errorCode: reason, nextAttemptAt: retryAt },
+        tx.manager,
+      );
+      const event = change && statusChangeEvent(change.previousStatus, change.row.status);
+      if (change && event) await tx.emit(event, change.row);
     });
     await this.changes.publish(row.id);
     await this.report.failed(row, request, kind, reason);

@@ -2,12 +2,14 @@ import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { Clock, SYSTEM_CLOCK } from '../../common/clock';
 import { AuditService } from '../../audit/audit.service';
 import { type ConnectionEntity, type SetupRunEntity } from '../../database/entities';
+import { type EntityManager } from 'typeorm';
 import { type SetupStatus } from '../../database/enums';
 import { ConnectionsRepository } from '../../database/repositories/connections.repository';
 import {
   type SetupRunChanges,
   SetupRunsRepository,
 } from '../../database/repositories/setup-runs.repository';
+import { WebhookOutbox } from '../../events/webhook-outbox';
 import { ProviderRegistry } from '../../providers/provider-registry';
 import { type SetupDefinition } from '../../providers/setup-definition';
 import {
@@ -47,6 +49,7 @@ export class SetupRunner {
     private readonly connections: ConnectionsRepository,
     @Inject(ACCESS_TOKEN_SOURCE) private readonly tokens: AccessTokenSource,
     private readonly audit: AuditService,
+    private readonly outbox: WebhookOutbox,
     @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {}
 
@@ -224,11 +227,12 @@ export class SetupRunner {
     run: SetupRunEntity,
     connection: ConnectionEntity,
     changes: SetupRunChanges,
+    manager?: EntityManager,
   ): Promise<void> {
     Object.assign(run, changes);
-    await this.runs.update(run.id, changes);
+    await this.runs.update(run.id, changes, manager);
     if (changes.status !== undefined && connection.setupStatus !== changes.status) {
-      await this.runs.setConnectionSetupStatus(connection.id, changes.status);
+      await this.runs.setConnectionSetupStatus(connection.id, changes.status, manager);
       connection.setupStatus = changes.status;
     }
   }
@@ -241,14 +245,30 @@ export class SetupRunner {
     facts?: Record<string, unknown>,
   ): Promise<void> {
     const result = facts ? { ...run.result, ...facts } : run.result;
-    await this.save(run, connection, {
-      status,
-      errorCode,
-      result,
-      steps: run.steps,
-      currentStep: status === 'needs_selection' ? run.currentStep : null,
-      progress: status === 'succeeded' || status === 'partial' ? 100 : run.progress,
-      finishedAt: status === 'needs_selection' ? null : this.clock.date(),
+    // The final write and `setup.finished` commit together (the webhook outbox). Waiting for a
+    // selection is not finished: the run goes on after the user picks.
+    await this.outbox.write(async (tx) => {
+      await this.save(
+        run,
+        connection,
+        {
+          status,
+          errorCode,
+          result,
+          steps: run.steps,
+          currentStep: status === 'needs_selection' ? run.currentStep : null,
+          progress: status === 'succeeded' || status === 'partial' ? 100 : run.progress,
+          finishedAt: status === 'needs_selection' ? null : this.clock.date(),
+        },
+        tx.manager,
+      );
+      if (status === 'needs_selection') return;
+      const current = await this.connections.findById(connection.id, tx.manager);
+      if (current && current.status !== 'revoked') {
+        await tx.emit('setup.finished', current, {
+          setup: { status, error_code: errorCode },
+        });
+      }
     });
     await this.audit.record({
       actorType: 'system',

@@ -23,6 +23,7 @@ import {
 import { type ProviderRegistry } from '../../../../src/providers/provider-registry';
 import { type SecretData } from '../../../../src/secrets/secret-store';
 import { InMemorySecretStore } from '../../../support/in-memory-secret-store';
+import { RecordingOutbox } from '../../../support/recording-outbox';
 import { testConfig } from '../../../support/test-config';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -36,7 +37,8 @@ class MemoryConnections {
   };
   recordSuccess = async (id: string, s: RefreshSuccess) => {
     const row = this.rows.get(id);
-    if (!row || row.vaultVersion >= s.vaultVersion) return false;
+    if (!row || row.vaultVersion >= s.vaultVersion) return null;
+    const previousStatus = row.status;
     Object.assign(row, {
       status: 'active',
       expiresAt: s.expiresAt,
@@ -46,18 +48,20 @@ class MemoryConnections {
       refreshFailures: 0,
       lastErrorCode: null,
     });
-    return true;
+    return { previousStatus, row: { ...row } };
   };
   recordFailure = async (id: string, seen: number, f: RefreshFailure) => {
     const row = this.rows.get(id);
-    if (!row || row.vaultVersion !== seen) return false;
+    if (!row || row.vaultVersion !== seen) return null;
+    if (row.status !== 'active' && row.status !== 'refresh_failing') return null;
+    const previousStatus = row.status;
     Object.assign(row, {
       status: f.status,
       lastErrorCode: f.errorCode,
       nextAttemptAt: f.nextAttemptAt,
       refreshFailures: row.refreshFailures + 1,
     });
-    return true;
+    return { previousStatus, row: { ...row } };
   };
 }
 
@@ -94,6 +98,7 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
   let driver: FakeDriver;
   let audits: AuditInput[];
   let published: string[];
+  let outbox: RecordingOutbox;
 
   beforeAll(() => {
     redis = new Redis(REDIS_URL, { keyPrefix: prefix });
@@ -111,6 +116,7 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
     driver = new FakeDriver();
     audits = [];
     published = [];
+    outbox = new RecordingOutbox();
   });
 
   /** A separate service instance: another process as far as in-process sharing goes. */
@@ -126,6 +132,7 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
         record: async (a: AuditInput) => void audits.push(a),
       } as unknown as AuditService),
       { publish: async (id: string) => void published.push(id) } as unknown as ConnectionChanges,
+      outbox.asOutbox(),
     );
   }
 
@@ -204,6 +211,8 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
       kind: 'needs_reauth',
     });
     expect(driver.calls).toBe(1);
+    // One event for the transition, none for the later calls that found it dead.
+    expect(outbox.types()).toEqual(['connection.needs_reauth']);
   });
 
   it('transient failure → refresh_failing with backoff; no call until next_attempt_at; then active', async () => {
@@ -228,6 +237,29 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
       'refreshed',
     );
     expect(connections.rows.get(row.id)).toMatchObject({ status: 'active', refreshFailures: 0 });
+    expect(outbox.types()).toEqual(['connection.refresh_failing', 'connection.recovered']);
+  });
+
+  it('raises refresh_failing once however many retries fail, and nothing for a plain refresh', async () => {
+    const row = await seed(30);
+    const s = service();
+    expect((await s.refresh(row.id, { trigger: 'scheduled', force: false })).kind).toBe(
+      'refreshed',
+    );
+    expect(outbox.types()).toEqual([]);
+    driver.failWith = new ProviderError('transient', 'upstream_unavailable', '503');
+    for (let i = 0; i < 3; i++) {
+      const current = connections.rows.get(row.id);
+      if (current) {
+        current.nextAttemptAt = new Date(Date.now() - 1);
+        current.expiresAt = new Date(Date.now() + 30_000);
+      }
+      expect((await s.refresh(row.id, { trigger: 'scheduled', force: false })).kind).toBe(
+        'failing',
+      );
+    }
+    expect(connections.rows.get(row.id)?.refreshFailures).toBe(3);
+    expect(outbox.types()).toEqual(['connection.refresh_failing']);
   });
 
   it('a forced (manual) refresh waits out the backoff of a failing connection too', async () => {

@@ -5,6 +5,7 @@ import { type ConnectionsRepository } from '../../../../src/database/repositorie
 import { type SetupRunsRepository } from '../../../../src/database/repositories/setup-runs.repository';
 import { setupJobDefaults } from '../../../../src/jobs/queues';
 import { SetupRunner } from '../../../../src/lifecycle/setup/setup-runner';
+import { RecordingOutbox } from '../../../support/recording-outbox';
 import { type ProviderRegistry } from '../../../../src/providers/provider-registry';
 import { type SetupDefinition } from '../../../../src/providers/setup-definition';
 import {
@@ -51,6 +52,7 @@ function harness(steps: SetupStep[]) {
   } as ConnectionEntity;
   const statuses: string[] = [];
   const audits: string[] = [];
+  const outbox = new RecordingOutbox();
   const runs = {
     findOrCreate: async (_id: string, names: string[]) =>
       (run ??= {
@@ -91,6 +93,7 @@ function harness(steps: SetupStep[]) {
     connections,
     { accessToken: async () => 'tok' },
     audit,
+    outbox.asOutbox(),
   );
   return {
     runner,
@@ -100,6 +103,7 @@ function harness(steps: SetupStep[]) {
     },
     statuses,
     audits,
+    outbox,
   };
 }
 
@@ -116,6 +120,7 @@ describe('SetupRunner', () => {
     expect(h.run.steps.every((s) => s.status === 'succeeded')).toBe(true);
     expect(h.statuses).toEqual(['running', 'succeeded']);
     expect(h.audits).toEqual(['setup.succeeded']);
+    expect(h.outbox.types()).toEqual(['setup.finished']);
   });
 
   it('resumes after a retryable failure without re-running finished steps', async () => {
