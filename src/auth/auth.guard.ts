@@ -139,7 +139,10 @@ export class AuthGuard implements CanActivate {
         return (await this.sessions.authenticate(request, route)) ?? undefined;
       return await this.authenticate(presented, route, request);
     } catch (err) {
-      if (err instanceof BrokerError && err.status < 500) return undefined;
+      if (err instanceof BrokerError && err.status < 500) {
+        request.callerRefused = err.code;
+        return undefined;
+      }
       throw err;
     }
   }

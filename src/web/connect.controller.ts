@@ -12,6 +12,7 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { type FastifyReply, type FastifyRequest } from 'fastify';
+import { type AuthenticatedRequest } from '../auth/authenticated-request';
 import { type Caller } from '../auth/caller';
 import { CurrentCaller, MaybeCaller, OptionalCaller, Public } from '../auth/decorators';
 import { LoginRateLimit } from '../auth/login-rate-limit';
@@ -45,7 +46,7 @@ import {
 } from './connect-forms';
 import { type FormState, renderConnectPage } from './connect-page';
 import { ConnectPageService, errorMessage, requirePerson } from './connect-page.service';
-import { type Notice } from './messages';
+import { LOGIN_ERROR_MESSAGES, type Notice } from './messages';
 import { seeOther, sendPage } from './send-page';
 import { ASSET_CACHE_CONTROL, type WebAsset } from './web-assets';
 import { WebErrorFilter } from './web-error.filter';
@@ -86,9 +87,20 @@ export class ConnectController {
   async show(
     @MaybeCaller() caller: Caller | undefined,
     @Query() query: unknown,
+    @Req() req: AuthenticatedRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    const model = await this.page.model(caller, { query: landingQuery.parse(query ?? {}) });
+    const refused = req.callerRefused;
+    const model = await this.page.model(caller, {
+      query: landingQuery.parse(query ?? {}),
+      // Signed in, but refused now: say why rather than only showing the sign-in buttons.
+      alert:
+        refused === 'login_not_allowed'
+          ? LOGIN_ERROR_MESSAGES.login_not_allowed
+          : refused === 'unauthenticated'
+            ? 'Your session has ended. Sign in again.'
+            : undefined,
+    });
     sendPage(reply, 200, renderConnectPage(model));
   }
 

@@ -333,6 +333,10 @@ describe('sign-in (e2e)', () => {
     const me = await as(cookie, '/auth/me', { base: stricter.url });
     expect(me.status).toBe(403);
     expect(me.body).toMatchObject({ code: 'login_not_allowed' });
+    // The connect page says why instead of only offering to sign in again.
+    const page = await as(cookie, '/connect', { base: stricter.url });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('This account is not allowed to use the broker');
     await stricter.stop();
   });
 
