@@ -70,6 +70,7 @@ export function renderConnectPage(model: ConnectPageModel): SafeHtml {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>Connect your cloud accounts · credential broker</title>
         <link rel="stylesheet" href="/connect/assets/connect.css" />
+        <link rel="icon" href="/connect/assets/favicon.svg" type="image/svg+xml" />
         <script src="/connect/assets/connect.js" defer></script>
       </head>
       <body>
@@ -425,6 +426,7 @@ export function renderErrorPage(message: string): SafeHtml {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>Connect your cloud accounts · credential broker</title>
         <link rel="stylesheet" href="/connect/assets/connect.css" />
+        <link rel="icon" href="/connect/assets/favicon.svg" type="image/svg+xml" />
       </head>
       <body>
         <header class="top"><h1>Connect your cloud accounts</h1></header>

@@ -24,6 +24,7 @@ function layout(title: string, body: SafeHtml): string {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>${title} · credential broker</title>
         <link rel="stylesheet" href="/connect/assets/connect.css" />
+        <link rel="icon" href="/connect/assets/favicon.svg" type="image/svg+xml" />
       </head>
       <body>
         <header class="top"><h1>${title}</h1></header>

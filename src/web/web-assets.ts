@@ -10,6 +10,8 @@ export interface WebAsset {
 const CONTENT_TYPES = {
   'connect.css': 'text/css; charset=utf-8',
   'connect.js': 'text/javascript; charset=utf-8',
+  // Named by every page, so browsers do not ask for /favicon.ico (a 404 in their console).
+  'favicon.svg': 'image/svg+xml',
 } as const;
 
 export type WebAssetName = keyof typeof CONTENT_TYPES;
