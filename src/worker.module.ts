@@ -22,6 +22,7 @@ import { RedisModule } from './redis/redis.module';
 import { SecretsModule } from './secrets/secrets.module';
 import { SetupWorkerModule } from './lifecycle/setup/setup-worker.module';
 import { PendingClaimSweeperModule } from './lifecycle/pending-claim-sweeper';
+import { SetupMaintenanceModule } from './lifecycle/setup/setup-maintenance';
 import { WebhookWorkerModule } from './events/webhook-worker.module';
 
 /** The worker process: BullMQ processors and the refresh scheduler (added by their modules). */
@@ -53,6 +54,7 @@ export class WorkerModule {
         SetupWorkerModule,
         OAuthStateJanitorModule,
         PendingClaimSweeperModule,
+        SetupMaintenanceModule,
         WebhookWorkerModule,
       ],
       providers: [ReadinessService],

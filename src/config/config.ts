@@ -143,6 +143,8 @@ export interface AppConfig {
     stalledIntervalMs: number;
     maxStalled: number;
   };
+  /** The worker's upkeep of what setup made (SPEC §14). */
+  setupMaintenance: { intervalSeconds: number };
   azure: { enabled: boolean; authorityHost: string; armEndpoint: string; armScope: string };
   tailscale: { enabled: boolean; apiUrl: string; tag: string };
   aws: AwsConfig;
@@ -360,6 +362,7 @@ function toAppConfig(e: Env): AppConfig {
       stalledIntervalMs: e.SETUP_JOB_STALLED_INTERVAL_MS,
       maxStalled: e.SETUP_JOB_MAX_STALLED,
     },
+    setupMaintenance: { intervalSeconds: e.SETUP_MAINTENANCE_INTERVAL_SECONDS },
     // Azure and Tailscale credentials are the user's own (sent to /azure/login, /tailscale/connect):
     // the broker needs nothing of its own to offer them.
     azure: {

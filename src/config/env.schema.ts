@@ -239,6 +239,8 @@ export const envSchema = z
     SETUP_JOB_LOCK_MS: int(1000, 3_600_000).prefault('30000'),
     SETUP_JOB_STALLED_INTERVAL_MS: int(500, 3_600_000).prefault('30000'),
     SETUP_JOB_MAX_STALLED: int(0, 100).prefault('2'),
+    /** How often the worker renews what setup made (a Tailscale auth key near its expiry). */
+    SETUP_MAINTENANCE_INTERVAL_SECONDS: int(1, 86_400).prefault('3600'),
 
     AZURE_AUTHORITY_HOST: httpUrl.prefault('https://login.microsoftonline.com'),
     AZURE_ARM_ENDPOINT: httpUrl.prefault('https://management.azure.com'),

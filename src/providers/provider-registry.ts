@@ -54,6 +54,11 @@ export class ProviderRegistry {
     );
   }
 
+  /** The enabled drivers that keep what their setup made up to date (`maintain`). */
+  maintained(): CredentialProvider[] {
+    return [...this.drivers.values()].filter((d) => d.maintain !== undefined && d.isEnabled());
+  }
+
   /** Every provider with its state, for the boot log and readiness. */
   describe(): { provider: Provider; available: boolean }[] {
     return PROVIDERS.map((provider) => ({

@@ -43,6 +43,18 @@ export interface CredentialProvider {
   readonly setup?: SetupDefinition;
 
   /**
+   * Upkeep of what setup made, which the worker runs from time to time (SPEC §14: a Tailscale
+   * auth key replaced before it expires, the old one deleted). Returns what it did, in words, or
+   * null when nothing was due. `isConnected` is asked right before any write: a disconnect wins,
+   * and whatever was just made upstream is undone.
+   */
+  maintain?(
+    connection: ConnectionEntity,
+    secret: SecretData,
+    isConnected: () => Promise<boolean>,
+  ): Promise<string | null>;
+
+  /**
    * What GET /connections/:id/token answers, for a provider whose credentials are not one bearer
    * token (AWS: a key id, a secret key and a session token). `format` is undefined (the default
    * answer) or one of `tokenFormats`. Absent: `{ access_token, token_type, expires_at, scope }`.

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type FakeTailscale, startFakeTailscale } from '../fakes/tailscale/fake-tailscale';
 import { BrokerHarness } from '../support/broker';
 import { waitForSetup } from '../support/setup-runs';
+import { KV_MOUNT, eventually, kvPath } from '../support/lifecycle-seed';
 
 const CLIENT = {
   clientId: 'kOutputs1CNTRL',
@@ -28,6 +29,7 @@ describe('Tailscale setup outputs (e2e)', () => {
         TAILSCALE_API_URL: ts.url,
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
         SETUP_JOB_BACKOFF_MS: '100',
+        SETUP_MAINTENANCE_INTERVAL_SECONDS: '1',
       },
     });
     await broker.startWorker();
@@ -88,5 +90,32 @@ describe('Tailscale setup outputs (e2e)', () => {
       },
     );
     expect(missing.status).toBe(404);
+  });
+
+  it('has the worker replace an auth key that expires within 14 days, deleting the old one', async () => {
+    const before = (await broker.request(`/connections/${id}/tailscale/auth-key`, { token: alice }))
+      .body as { auth_key_id: string };
+    // As if 80 of its 90 days had passed: the setup secret says it expires in 3 days.
+    const path = kvPath(`connections/${id}/setup`);
+    const entry = broker.vault.kv.get(KV_MOUNT, path);
+    const current = entry?.versions.get(entry.currentVersion)?.data as Record<string, string>;
+    const soon = new Date(Date.now() + 3 * 86_400_000).toISOString();
+    expect(
+      broker.vault.kv.write(KV_MOUNT, path, { ...current, auth_key_expires_at: soon }).ok,
+    ).toBe(true);
+    let after = before;
+    await eventually(async () => {
+      after = (await broker.request(`/connections/${id}/tailscale/auth-key`, { token: alice }))
+        .body as { auth_key_id: string };
+      return after.auth_key_id !== before.auth_key_id;
+    }, 15_000);
+    expect(after.auth_key_id).not.toBe(before.auth_key_id);
+    expect(ts.deletedKeys).toContain(before.auth_key_id);
+    expect(ts.keys.has(after.auth_key_id)).toBe(true);
+    const audit = await broker.dataSource.query<{ outcome: string }[]>(
+      `SELECT outcome FROM audit_events WHERE connection_id = $1 AND action = 'setup.maintained'`,
+      [id],
+    );
+    expect(audit.map((a) => a.outcome)).toContain('success');
   });
 });

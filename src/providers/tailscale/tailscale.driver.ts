@@ -1,11 +1,19 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { type ConnectionEntity } from '../../database/entities';
-import { type SecretData } from '../../secrets/secret-store';
+import { SECRET_STORE, type SecretData, type SecretStore } from '../../secrets/secret-store';
 import { type CredentialProvider, ProviderError, type TokenGrant } from '../provider';
 import { TailscaleApiError, TailscaleClient } from './tailscale-client';
 import { refreshError } from './tailscale-failures';
 import { TailscaleSetup } from './setup/tailscale-setup.definition';
-import { TAILSCALE_AUTH_KEY_ID } from './setup/tailscale-setup.steps';
+import {
+  AUTH_KEY_EXPIRY_SECONDS,
+  TAILSCALE_AUTH_KEY_ID,
+  tailscaleSetupSecretPath,
+} from './setup/tailscale-setup.steps';
+
+/** An auth key is replaced this long before it expires (it lives 90 days). */
+export const AUTH_KEY_RENEW_BEFORE_MS = 14 * 24 * 3600 * 1000;
 
 /**
  * Tailscale after connect. Refresh mints a new token with the stored OAuth client (client
@@ -19,6 +27,8 @@ export class TailscaleDriver implements CredentialProvider {
   constructor(
     private readonly client: TailscaleClient,
     readonly setup: TailscaleSetup,
+    @Inject(SECRET_STORE) private readonly secrets: SecretStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   isEnabled(): boolean {
@@ -46,6 +56,57 @@ export class TailscaleDriver implements CredentialProvider {
     } catch (err) {
       throw refreshError(err);
     }
+  }
+
+  /**
+   * Replaces the auth key setup made when it expires within 14 days: a new key first, written
+   * over the old one with check-and-set (a concurrent writer or a disconnect loses the new key,
+   * which is then deleted), then the old key deleted upstream.
+   */
+  async maintain(
+    connection: ConnectionEntity,
+    secret: SecretData,
+    isConnected: () => Promise<boolean>,
+  ): Promise<string | null> {
+    const path = tailscaleSetupSecretPath(connection.id);
+    const current = await this.secrets.read(path);
+    const setup = current?.reveal();
+    const oldId = setup?.[TAILSCALE_AUTH_KEY_ID];
+    const expires = Date.parse(setup?.auth_key_expires_at ?? '');
+    if (!current || !setup || !oldId || !(expires - Date.now() < AUTH_KEY_RENEW_BEFORE_MS)) {
+      return null;
+    }
+    const { clientId, clientSecret } = oauthClientOf(secret);
+    const tailnet = secret.tailnet || '-';
+    const { accessToken } = await this.client
+      .mintToken(clientId, clientSecret)
+      .catch((err: unknown) => {
+        throw refreshError(err);
+      });
+    const key = await this.client.createAuthKey(
+      accessToken,
+      tailnet,
+      this.config.tailscale.tag,
+      AUTH_KEY_EXPIRY_SECONDS,
+    );
+    try {
+      if (!(await isConnected())) throw new Error('the connection was disconnected');
+      await this.secrets.write(
+        path,
+        {
+          ...setup,
+          auth_key: key.key,
+          [TAILSCALE_AUTH_KEY_ID]: key.id,
+          auth_key_expires_at: key.expires,
+        },
+        { cas: current.ref.version },
+      );
+    } catch (err) {
+      await this.client.deleteKey(accessToken, tailnet, key.id).catch(() => undefined);
+      throw err;
+    }
+    await this.client.deleteKey(accessToken, tailnet, oldId);
+    return `auth key ${oldId} (expiring ${new Date(expires).toISOString()}) replaced by ${key.id}`;
   }
 
   /** Deletes the auth key that setup created (its id is in the setup secret). */
