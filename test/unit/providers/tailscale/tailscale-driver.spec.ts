@@ -105,7 +105,7 @@ describe('TailscaleDriver', () => {
   });
 
   describe('maintain: the auth key is replaced before it expires', () => {
-    const owned = { ...connection, id: '6d0c8a52-8c3e-4e55-9d1c-0a1b2c3d4e5f' } as ConnectionEntity;
+    const owned = { ...connection, id: '6d0c8a52-8c3e-4e55-9d1c-0a1b2c3d4e5f' };
     const path = tailscaleSetupSecretPath(owned.id);
     async function setupWithKey(expiresInDays: number) {
       ts.acl.set(
