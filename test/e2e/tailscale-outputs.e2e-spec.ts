@@ -110,12 +110,21 @@ describe('Tailscale setup outputs (e2e)', () => {
       return after.auth_key_id !== before.auth_key_id;
     }, 15_000);
     expect(after.auth_key_id).not.toBe(before.auth_key_id);
-    expect(ts.deletedKeys).toContain(before.auth_key_id);
     expect(ts.keys.has(after.auth_key_id)).toBe(true);
-    const audit = await broker.dataSource.query<{ outcome: string }[]>(
-      `SELECT outcome FROM audit_events WHERE connection_id = $1 AND action = 'setup.maintained'`,
-      [id],
+    // The new key is in the secret first; the old key's delete and the audit row follow it.
+    const outcomes = async () =>
+      (
+        await broker.dataSource.query<{ outcome: string }[]>(
+          `SELECT outcome FROM audit_events WHERE connection_id = $1 AND action = 'setup.maintained'`,
+          [id],
+        )
+      ).map((a) => a.outcome);
+    await eventually(
+      async () =>
+        ts.deletedKeys.includes(before.auth_key_id) && (await outcomes()).includes('success'),
+      10_000,
     );
-    expect(audit.map((a) => a.outcome)).toContain('success');
+    expect(ts.deletedKeys).toContain(before.auth_key_id);
+    expect(await outcomes()).toContain('success');
   });
 });
