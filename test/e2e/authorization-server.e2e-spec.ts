@@ -1,5 +1,5 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github';
+import { type FakeGithub, startFakeGithub, verifiedGithubUser } from '../fakes/github/fake-github';
 import { CookieJar, followSignIn } from '../fakes/identity-browser';
 import { BrokerHarness } from '../support/broker';
 import { approveDevice } from '../support/broker-oauth';
@@ -31,14 +31,7 @@ describe('authorization server (e2e)', () => {
 
   beforeAll(async () => {
     github = await startFakeGithub({
-      users: [
-        {
-          id: 901,
-          login: 'grace',
-          name: 'Grace Hopper',
-          emails: [{ email: 'grace@example.com', primary: true, verified: true, visibility: null }],
-        },
-      ],
+      users: [verifiedGithubUser(901, 'grace', 'Grace Hopper', 'grace@example.com')],
     });
     // A client ID metadata document is fetched over https: a host with the test CA.
     metadataHost = await startFakeServer((_req, res) => {

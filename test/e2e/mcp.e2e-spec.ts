@@ -5,7 +5,7 @@ import {
 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { SignJWT, importJWK, type JWK } from 'jose';
-import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github';
+import { type FakeGithub, startFakeGithub, verifiedGithubUser } from '../fakes/github/fake-github';
 import { type FakeGoogle, startFakeGoogle } from '../fakes/google/fake-google';
 import { CookieJar, followSignIn } from '../fakes/identity-browser';
 import { BrokerHarness, NO_LEAKS, leaksIn } from '../support/broker';
@@ -69,14 +69,7 @@ describe('MCP endpoint (e2e)', () => {
 
   beforeAll(async () => {
     github = await startFakeGithub({
-      users: [
-        {
-          id: 1001,
-          login: 'alice-gh',
-          name: 'Alice',
-          emails: [{ email: 'alice@example.com', primary: true, verified: true, visibility: null }],
-        },
-      ],
+      users: [verifiedGithubUser(1001, 'alice-gh', 'Alice', 'alice@example.com')],
     });
     google = await startFakeGoogle();
     broker = await BrokerHarness.start({

@@ -1,7 +1,11 @@
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type FakeGithub, startFakeGithub } from '../../fakes/github/fake-github';
+import {
+  type FakeGithub,
+  startFakeGithub,
+  verifiedGithubUser,
+} from '../../fakes/github/fake-github';
 import { type FakeGoogle, startFakeGoogle } from '../../fakes/google/fake-google';
 import { BrokerHarness } from '../../support/broker';
 import { eventually, useBrowser } from '../../support/browser';
@@ -25,14 +29,7 @@ describe('cbk CLI: device flow and tokens (browser)', () => {
   beforeAll(async () => {
     github = await startFakeGithub({
       consent: 'page',
-      users: [
-        {
-          id: 77,
-          login: 'ada',
-          name: 'Ada Lovelace',
-          emails: [{ email: 'ada@example.com', primary: true, verified: true, visibility: null }],
-        },
-      ],
+      users: [verifiedGithubUser(77, 'ada', 'Ada Lovelace', 'ada@example.com')],
     });
     google = await startFakeGoogle();
     broker = await BrokerHarness.start({

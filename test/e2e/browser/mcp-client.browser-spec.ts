@@ -12,7 +12,11 @@ import {
   type OAuthTokens,
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { type FakeGithub, startFakeGithub } from '../../fakes/github/fake-github';
+import {
+  type FakeGithub,
+  startFakeGithub,
+  verifiedGithubUser,
+} from '../../fakes/github/fake-github';
 import { type FakeGoogle, startFakeGoogle } from '../../fakes/google/fake-google';
 import { BrokerHarness, NO_LEAKS, leaksIn } from '../../support/broker';
 import { useBrowser } from '../../support/browser';
@@ -39,14 +43,7 @@ describe('an MCP client signs a person in and reads a token (browser)', () => {
     github = await startFakeGithub({
       consent: 'page',
       appName: 'Broker under test',
-      users: [
-        {
-          id: 4242,
-          login: 'grace',
-          name: 'Grace Hopper',
-          emails: [{ email: 'grace@example.com', primary: true, verified: true, visibility: null }],
-        },
-      ],
+      users: [verifiedGithubUser(4242, 'grace', 'Grace Hopper', 'grace@example.com')],
     });
     google = await startFakeGoogle();
     broker = await BrokerHarness.start({

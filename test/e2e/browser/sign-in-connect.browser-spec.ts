@@ -1,6 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { type FakeAzure, startFakeAzure } from '../../fakes/azure/fake-azure';
-import { type FakeGithub, startFakeGithub } from '../../fakes/github/fake-github';
+import {
+  type FakeGithub,
+  startFakeGithub,
+  verifiedGithubUser,
+} from '../../fakes/github/fake-github';
 import { type FakeGoogle, startFakeGoogle } from '../../fakes/google/fake-google';
 import { type FakeGoogleApis, startFakeGoogleApis } from '../../fakes/google-apis/fake-google-apis';
 import { type FakeOvh, startFakeOvh } from '../../fakes/ovh/fake-ovh';
@@ -41,14 +45,7 @@ describe('sign in and connect every provider (browser)', () => {
     github = await startFakeGithub({
       consent: 'page',
       appName: 'Broker under test',
-      users: [
-        {
-          id: 77,
-          login: 'ada',
-          name: 'Ada Lovelace',
-          emails: [{ email: 'ada@example.com', primary: true, verified: true, visibility: null }],
-        },
-      ],
+      users: [verifiedGithubUser(77, 'ada', 'Ada Lovelace', 'ada@example.com')],
     });
     google = await startFakeGoogle();
     google.account = { sub: '104857600000000007777', email: 'ada@gmail.example' };

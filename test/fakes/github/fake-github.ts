@@ -151,6 +151,16 @@ export const DEFAULT_GITHUB_USER: GithubUser = {
   emails: [{ email: 'octocat@example.com', primary: true, verified: true, visibility: 'public' }],
 };
 
+/** A GitHub account whose one address is primary and verified: what most tests sign in with. */
+export function verifiedGithubUser(
+  id: number,
+  login: string,
+  name: string,
+  email: string,
+): GithubUser {
+  return { id, login, name, emails: [{ email, primary: true, verified: true, visibility: null }] };
+}
+
 export async function startFakeGithub(
   options: {
     consent?: GithubConsent;
