@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Repository } from 'typeorm';
+import { type Clock, SYSTEM_CLOCK } from '../common/clock';
 import { BrokerError } from '../common/error-codes';
 import { type ApiKeyEntity } from '../database/entities/api-key.entity';
 import { API_KEY_SCOPES, type ApiKeyScope } from '../database/enums';
@@ -88,7 +89,7 @@ function toView(row: ApiKeyEntity): ApiKeyView {
 export class ApiKeysService {
   constructor(
     private readonly keys: Repository<ApiKeyEntity>,
-    private readonly now: () => Date = () => new Date(),
+    private readonly clock: Pick<Clock, 'date'> = SYSTEM_CLOCK,
   ) {}
 
   /** Returns the key in plain text: the only time it exists outside the caller's hands. */
@@ -138,7 +139,7 @@ export class ApiKeysService {
     if (matches.length > 1) return { outcome: 'ambiguous' };
     const row = matches[0];
     if (row.revokedAt !== null) return { outcome: 'already_revoked', key: toView(row) };
-    row.revokedAt = this.now();
+    row.revokedAt = this.clock.date();
     await this.keys.update({ id: row.id }, { revokedAt: row.revokedAt });
     return { outcome: 'revoked', key: toView(row) };
   }
@@ -164,7 +165,7 @@ export class ApiKeysService {
    * replicas do not each write for the same minute.
    */
   private async touch(row: ApiKeyEntity): Promise<void> {
-    const now = this.now();
+    const now = this.clock.date();
     const stale = new Date(now.getTime() - LAST_USED_RESOLUTION_MS);
     if (row.lastUsedAt !== null && row.lastUsedAt > stale) return;
     try {

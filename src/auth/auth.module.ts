@@ -28,8 +28,8 @@ export type AuthConfig = Pick<AppConfig, 'auth'>;
   providers: [
     {
       provide: ApiKeysService,
-      inject: [getRepositoryToken(ApiKeyEntity)],
-      useFactory: (keys: Repository<ApiKeyEntity>) => new ApiKeysService(keys),
+      inject: [getRepositoryToken(ApiKeyEntity), Clock],
+      useFactory: (keys: Repository<ApiKeyEntity>, clock: Clock) => new ApiKeysService(keys, clock),
     },
     {
       provide: JwtVerifier,

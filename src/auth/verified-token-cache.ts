@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type Clock, SYSTEM_CLOCK } from '../common/clock';
 
 /**
  * Users of JWTs that passed verification, so a caller presenting the same token on every request
@@ -17,7 +18,7 @@ export class VerifiedTokenCache<T> {
   constructor(
     private readonly maxEntries = 10_000,
     private readonly maxAgeMs = 60_000,
-    private readonly now: () => number = () => Date.now(),
+    private readonly clock: Pick<Clock, 'now'> = SYSTEM_CLOCK,
   ) {}
 
   get size(): number {
@@ -32,15 +33,15 @@ export class VerifiedTokenCache<T> {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     this.entries.delete(key);
-    if (this.now() >= entry.usableUntil) return undefined;
+    if (this.clock.now() >= entry.usableUntil) return undefined;
     this.entries.set(key, entry); // most recently used last
     return entry.value;
   }
 
   /** `expSeconds`: the verified token's `exp` claim (seconds since the epoch). */
   set(key: string, value: T, expSeconds: number): void {
-    const usableUntil = Math.min(expSeconds * 1000, this.now() + this.maxAgeMs);
-    if (!(usableUntil > this.now())) return;
+    const usableUntil = Math.min(expSeconds * 1000, this.clock.now() + this.maxAgeMs);
+    if (!(usableUntil > this.clock.now())) return;
     this.entries.delete(key);
     while (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next();

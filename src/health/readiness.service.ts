@@ -5,6 +5,7 @@ import { responseSchema } from '../openapi/contract';
 import { RedisService } from '../redis/redis.module';
 import { SECRET_STORE, type SecretStore } from '../secrets/secret-store';
 import { checkSecretStore } from '../secrets/secrets.module';
+import { Clock, SYSTEM_CLOCK } from '../common/clock';
 
 const check = z.object({ ok: z.boolean(), detail: z.string().optional() });
 
@@ -54,13 +55,14 @@ export class ReadinessService {
     private readonly dataSource: DataSource,
     private readonly redis: RedisService,
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
+    private readonly clock: Clock = SYSTEM_CLOCK,
   ) {}
 
-  check(now = Date.now()): Promise<ReadinessReport> {
+  check(now = this.clock.now()): Promise<ReadinessReport> {
     if (this.cached && now - this.cached.at < CACHE_MS) return Promise.resolve(this.cached.report);
     this.running ??= this.checkNow()
       .then((report) => {
-        this.cached = { report, at: Date.now() };
+        this.cached = { report, at: this.clock.now() };
         return report;
       })
       .finally(() => {

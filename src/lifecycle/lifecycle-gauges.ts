@@ -7,6 +7,7 @@ import { CONNECTION_STATUSES } from '../database/enums';
 import { RefreshStateRepository } from '../database/repositories/refresh-state.repository';
 import { QUEUES, type QueueName } from '../jobs/queues';
 import { MetricsService } from '../metrics/metrics.service';
+import { Clock } from '../common/clock';
 
 const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;
 
@@ -27,6 +28,7 @@ export class LifecycleGauges {
     @InjectQueue(QUEUES.setup) setup: Queue,
     @InjectQueue(QUEUES.refresh) refresh: Queue,
     @InjectQueue(QUEUES.webhooks) webhooks: Queue,
+    clock: Clock,
   ) {
     const registers = [metrics.registry];
     const windowMs = config.lifecycle.refreshWindowSeconds * 1000;
@@ -54,7 +56,7 @@ export class LifecycleGauges {
     let pending: Promise<void> | null = null;
     const snapshot = (): Promise<void> => {
       pending ??= (async () => {
-        const now = Date.now();
+        const now = clock.now();
         try {
           const s = await connections.gaugeSnapshot(new Date(now + windowMs), new Date(now));
           dueBacklog.set(s.due);

@@ -1,5 +1,6 @@
 import { Injectable, Logger, Module } from '@nestjs/common';
 import { Interval } from '@nestjs/schedule';
+import { Clock } from '../../common/clock';
 import { ConnectionStoreModule } from '../../lifecycle/connection-store.module';
 import { OAuthStatesRepository } from '../../database/repositories/oauth-states.repository';
 
@@ -15,10 +16,13 @@ const SWEEP_EVERY_MS = 600_000;
 export class OAuthStateJanitor {
   private readonly logger = new Logger(OAuthStateJanitor.name);
 
-  constructor(private readonly states: OAuthStatesRepository) {}
+  constructor(
+    private readonly states: OAuthStatesRepository,
+    private readonly clock: Clock,
+  ) {}
 
   @Interval(SWEEP_EVERY_MS)
-  async sweep(now = new Date()): Promise<number> {
+  async sweep(now = this.clock.date()): Promise<number> {
     try {
       const deleted = await this.states.deleteExpired(new Date(now.getTime() - KEEP_EXPIRED_MS));
       if (deleted > 0) this.logger.log({ deleted }, 'deleted expired oauth states');

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
+import { Clock } from '../../common/clock';
 import { brokerOrigins, redirectTarget } from '../../common/redirect-target';
 import { seal, unseal } from '../../common/sealed-by-state';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
@@ -44,6 +45,7 @@ export class OAuthStateService {
   constructor(
     private readonly states: OAuthStatesRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   async create(input: {
@@ -54,7 +56,7 @@ export class OAuthStateService {
   }): Promise<NewOAuthState> {
     const state = b64url(randomBytes(32));
     const codeVerifier = b64url(randomBytes(32));
-    const expiresAt = new Date(Date.now() + this.config.lifecycle.stateTtlSeconds * 1000);
+    const expiresAt = new Date(this.clock.now() + this.config.lifecycle.stateTtlSeconds * 1000);
     await this.states.insert({
       stateHash: sha256(state),
       provider: input.provider,
@@ -74,7 +76,7 @@ export class OAuthStateService {
       throw new OAuthStateError('invalid_state');
     const row = await this.states.consume(sha256(state));
     if (!row || row.provider !== provider) throw new OAuthStateError('invalid_state');
-    if (row.expiresAt.getTime() <= Date.now()) throw new OAuthStateError('state_expired');
+    if (row.expiresAt.getTime() <= this.clock.now()) throw new OAuthStateError('state_expired');
     return {
       userId: row.userId,
       codeVerifier: unseal(state, row.codeVerifierSealed),

@@ -2,6 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Gaxios, GaxiosError, type GaxiosOptions } from 'gaxios';
 import { APP_CONFIG, type AppConfig, type OvhRegion } from '../../config/config';
 import { BrokerError } from '../../common/error-codes';
+import { Clock, SYSTEM_CLOCK } from '../../common/clock';
 
 export interface OvhTokens {
   accessToken: string;
@@ -55,6 +56,7 @@ export class OvhClient {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() @Inject(OVH_TIMEOUT_MS) timeoutMs: number = DEFAULT_OVH_TIMEOUT_MS,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.http = new Gaxios({ timeout: timeoutMs, retry: true });
   }
@@ -152,7 +154,7 @@ export class OvhClient {
       accessToken: data.access_token,
       refreshToken: typeof data.refresh_token === 'string' ? data.refresh_token : undefined,
       expiresAt: new Date(
-        Date.now() + (typeof data.expires_in === 'number' ? data.expires_in : 3600) * 1000,
+        this.clock.now() + (typeof data.expires_in === 'number' ? data.expires_in : 3600) * 1000,
       ),
       scope: typeof data.scope === 'string' ? data.scope : 'all',
     };

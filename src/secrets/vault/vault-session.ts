@@ -4,6 +4,7 @@ import type NodeVault from 'node-vault';
 import { z } from 'zod';
 import { SecretStoreError } from '../secret-store';
 import { sanitiseVaultError, statusOf, toSecretStoreError } from './vault-errors';
+import { type Clock, SYSTEM_CLOCK } from '../../common/clock';
 
 export interface VaultAuthConfig {
   token?: string;
@@ -78,6 +79,7 @@ export class VaultSession {
     private readonly client: NodeVault.client,
     private readonly auth: VaultAuthConfig,
     private readonly retryDelayMs = 5_000,
+    private readonly clock: Pick<Clock, 'now'> = SYSTEM_CLOCK,
   ) {
     this.loginMethod = loginMethodOf(auth);
     if (!this.loginMethod && !auth.token && !auth.tokenFile) {
@@ -261,7 +263,7 @@ export class VaultSession {
   private async reloadTokenFile(force: boolean): Promise<boolean> {
     const file = this.auth.tokenFile;
     if (!file) return false;
-    const now = Date.now();
+    const now = this.clock.now();
     const seen = this.tokenFileSeen;
     if (!force && seen && now - seen.checkedAt < TOKEN_FILE_CHECK_MS) return false;
     try {

@@ -23,7 +23,7 @@ describe('ApiKeysService', () => {
   });
   beforeEach(() => {
     clock = new FakeClock({ start: new Date('2026-01-01T12:00:00.000Z') });
-    service = new ApiKeysService(ds.getRepository(ApiKeyEntity), () => clock.date());
+    service = new ApiKeysService(ds.getRepository(ApiKeyEntity), clock);
   });
 
   it('creates a key that authenticates', async () => {

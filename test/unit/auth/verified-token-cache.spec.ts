@@ -12,7 +12,7 @@ function signHs256(payload: Record<string, unknown>, secret = SECRET): Promise<s
 
 describe('VerifiedTokenCache', () => {
   let now = 1_000_000_000_000;
-  const clock = () => now;
+  const clock = { now: () => now };
 
   it('keys by the SHA-256 of the token, never the token', () => {
     const key = VerifiedTokenCache.keyOf('header.payload.signature');

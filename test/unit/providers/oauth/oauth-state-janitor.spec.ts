@@ -2,6 +2,7 @@ import { type DataSource } from 'typeorm';
 import { createDataSource } from '../../../../src/database/data-source';
 import { OAuthStateEntity } from '../../../../src/database/entities';
 import { OAuthStatesRepository } from '../../../../src/database/repositories/oauth-states.repository';
+import { SYSTEM_CLOCK } from '../../../../src/common/clock';
 import { OAuthStateJanitor } from '../../../../src/providers/oauth/oauth-state-janitor';
 import { type TestDatabase, createTestDatabase } from '../../../support/postgres';
 
@@ -41,7 +42,7 @@ describe('OAuthStateJanitor', () => {
         }),
       );
     }
-    const janitor = new OAuthStateJanitor(new OAuthStatesRepository(repo));
+    const janitor = new OAuthStateJanitor(new OAuthStatesRepository(repo), SYSTEM_CLOCK);
     expect(await janitor.sweep(now)).toBe(1);
     const left = (await repo.find()).map((r) => r.stateHash).sort();
     expect(left).toEqual(['live', 'recently-expired']);

@@ -8,6 +8,7 @@ import {
   OAuthStateError,
   OAuthStateService,
 } from '../../../../src/providers/oauth/oauth-state.service';
+import { FakeClock } from '../../../support/fake-clock';
 import { type TestDatabase, createTestDatabase } from '../../../support/postgres';
 import { testConfig } from '../../../support/test-config';
 
@@ -37,6 +38,7 @@ describe('OAuthStateService', () => {
   let db: TestDatabase;
   let ds: DataSource;
   let service: OAuthStateService;
+  const clock = new FakeClock({ start: Date.now() });
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -45,6 +47,7 @@ describe('OAuthStateService', () => {
     service = new OAuthStateService(
       new OAuthStatesRepository(ds.getRepository(OAuthStateEntity)),
       config(),
+      clock,
     );
   });
   afterAll(async () => {
@@ -118,6 +121,15 @@ describe('OAuthStateService', () => {
     );
     expect(await refusal(service.consume('gcp', state))).toBe('state_expired');
     expect(await refusal(service.consume('gcp', state))).toBe('invalid_state');
+  });
+
+  it('refuses a state whose TTL passed on the clock, and only then', async () => {
+    const { state } = await create();
+    clock.advance(119_000);
+    const early = await create();
+    expect((await service.consume('gcp', early.state)).userId).toBe('user-1');
+    clock.advance(1_000); // 120 s after the first state was made: its STATE_TTL_SECONDS is over
+    expect(await refusal(service.consume('gcp', state))).toBe('state_expired');
   });
 
   it("refuses a state made for another provider, and burns it (it can't be used by its own flow either)", async () => {
