@@ -67,8 +67,15 @@ function exchangeFailure(upstream: string, err: unknown): SignInFailure {
   }
   if (err instanceof oidc.ClientError) {
     // openid-client's own checks (state, iss, id_token claims, nonce, a body with no token):
-    // its messages name the check, never a value.
-    return new SignInFailure('exchange_failed', `${upstream}: ${err.message}`);
+    // its messages name the check, never a value. GitHub answers token errors with HTTP 200,
+    // which openid-client reports as a body without access_token; the OAuth error word it
+    // carried (incorrect_client_credentials: a wrong GITHUB_CLIENT_SECRET) is what an operator
+    // needs to read in the log.
+    const said = oauthErrorInBody(err);
+    return new SignInFailure(
+      'exchange_failed',
+      said ? `${upstream} token endpoint: ${said}` : `${upstream}: ${err.message}`,
+    );
   }
   return new SignInFailure(
     'exchange_failed',
@@ -77,6 +84,13 @@ function exchangeFailure(upstream: string, err: unknown): SignInFailure {
       cause: err,
     },
   );
+}
+
+/** The `error` of a 200 answer openid-client refused (its cause's cause holds the body). */
+function oauthErrorInBody(err: Error): string | undefined {
+  const body: unknown = (err.cause as { cause?: { body?: unknown } } | undefined)?.cause?.body;
+  const word = body && typeof body === 'object' ? (body as { error?: unknown }).error : undefined;
+  return word === undefined ? undefined : safeWord(word);
 }
 
 function safeWord(value: unknown): string {

@@ -1,4 +1,5 @@
 import { type FakeGithub, startFakeGithub } from '../fakes/github/fake-github';
+import { untilLogged } from '../fakes/google/leaks';
 import { type SignInAnswer, followSignIn } from '../fakes/identity-browser';
 import { type FakeEntra, startFakeEntra } from '../fakes/oidc/fake-entra';
 import { type FakeOidc, startFakeOidc } from '../fakes/oidc/fake-oidc';
@@ -227,6 +228,10 @@ describe('sign-in (e2e)', () => {
     expect(codeOf(await signIn('github'))).toBe('access_denied');
     github.failTokenNext('bad_verification_code');
     expect(codeOf(await signIn('github'))).toBe('exchange_failed');
+    github.failTokenNext('incorrect_client_credentials');
+    expect(codeOf(await signIn('github'))).toBe('exchange_failed');
+    // GitHub's 200-with-error answer names its cause in the log, for the operator.
+    await untilLogged(() => broker.logs(), 'github token endpoint: incorrect_client_credentials');
     github.failTokenNext('status', 500);
     expect(codeOf(await signIn('github'))).toBe('exchange_failed');
     github.failApiNext(500);
