@@ -14,6 +14,7 @@ import {
   ConfigError,
   describeLogin,
   describeProviders,
+  describeProxy,
   describeWebhooks,
   loadConfig,
 } from './config/config';
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
   for (const line of describeProviders(config)) log.log(line, 'Providers');
   for (const line of describeLogin(config)) log.log(line, 'SignIn');
   log.log(describeWebhooks(config), 'Webhooks');
+  log.log(describeProxy(config), 'Proxy');
   if (config.database.migrationsRun) {
     const applied = await runMigrations(app.get(DataSource));
     log.log(

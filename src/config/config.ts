@@ -534,6 +534,21 @@ function webhooksConfig(e: Env): WebhooksConfig {
   };
 }
 
+/**
+ * What the boot log says about who the client is. Unset behind an ingress, every caller has the
+ * ingress's address, so the per-address limits (failed bearers, sign-in starts) count them all
+ * together: one flood of bad tokens makes everyone wait. Said at boot, where the operator looks.
+ */
+export function describeProxy(config: AppConfig): string {
+  const trust = config.trustProxy;
+  if (trust === false) {
+    return 'client address: the socket peer (TRUST_PROXY unset). Behind a proxy or ingress set TRUST_PROXY, or every caller shares its address and its rate limits';
+  }
+  return typeof trust === 'number'
+    ? `client address: from X-Forwarded-For, believing ${trust} proxy hop(s) (TRUST_PROXY)`
+    : `client address: from X-Forwarded-For when sent by ${trust.join(', ')} (TRUST_PROXY)`;
+}
+
 /** What the boot log says about webhooks (the URL's origin only: a path may carry a token). */
 export function describeWebhooks(config: AppConfig): string {
   const w = config.webhooks;

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../../src/config/config';
+import { ConfigError, describeProxy, loadConfig } from '../../../src/config/config';
 
 /** A production environment that passes: Vault, a JWKS with issuer and audience. */
 function production(
@@ -101,6 +101,18 @@ describe('TRUST_PROXY and DATABASE_POOL_MAX', () => {
       expect.stringMatching(/^TRUST_PROXY must be a number of hops/),
     ]);
     expect(problemsOf(production({ TRUST_PROXY: '10.0.0.0/33' }))).toHaveLength(1);
+  });
+
+  it('says at boot whose address is the client, and what an unset TRUST_PROXY costs', () => {
+    expect(describeProxy(loadConfig(production()))).toMatch(
+      /^client address: the socket peer \(TRUST_PROXY unset\)\. Behind a proxy or ingress set TRUST_PROXY/,
+    );
+    expect(describeProxy(loadConfig(production({ TRUST_PROXY: '1' })))).toBe(
+      'client address: from X-Forwarded-For, believing 1 proxy hop(s) (TRUST_PROXY)',
+    );
+    expect(describeProxy(loadConfig(production({ TRUST_PROXY: '10.0.0.0/8,127.0.0.1' })))).toBe(
+      'client address: from X-Forwarded-For when sent by 10.0.0.0/8, 127.0.0.1 (TRUST_PROXY)',
+    );
   });
 
   it('takes DATABASE_POOL_MAX when given, else leaves the default to the process', () => {
