@@ -4,7 +4,9 @@
 //   { autocannon: <autocannon's result>, latency_ms: { p50, p99, max, samples } }
 // latency_ms is computed from every response's own time (autocannon's histogram has 1 ms
 // resolution, too coarse for sub-millisecond medians). Exits by itself: a watchdog ends it
-// 30 s after the planned duration.
+// 30 s after the planned duration; SIGTERM or SIGINT ends the load early and still prints the
+// result. An optional `rate` (requests/s over all connections, autocannon's overallRate) makes it
+// an open load at that rate instead of a closed loop.
 //
 //   node bench/load.mjs '{"url":"http://127.0.0.1:3000/health/live","headers":{},"connections":32,"seconds":5}'
 
@@ -13,7 +15,13 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
 
-const { url, headers = {}, connections = 32, seconds = 5 } = JSON.parse(process.argv[2] ?? '{}');
+const {
+  url,
+  headers = {},
+  connections = 32,
+  seconds = 5,
+  rate,
+} = JSON.parse(process.argv[2] ?? '{}');
 const target = new URL(url);
 if (!['127.0.0.1', 'localhost', '[::1]'].includes(target.hostname)) {
   process.stderr.write(`load.mjs sends traffic to the loopback only, not ${target.hostname}\n`);
@@ -31,7 +39,14 @@ watchdog.unref();
 
 const latencies = [];
 const instance = autocannon(
-  { url, headers, connections, duration: seconds, pipelining: 1 },
+  {
+    url,
+    headers,
+    connections,
+    duration: seconds,
+    pipelining: 1,
+    ...(rate === undefined ? {} : { overallRate: rate }),
+  },
   (err, result) => {
     if (err) {
       process.stderr.write(`${err.stack ?? err}\n`);

@@ -6,7 +6,11 @@
 //   2. refresh fleet: N due connections, Google emulator with 20 ms latency, one worker →
 //      time until all refreshed vs N × latency / REFRESH_CONCURRENCY (target ≤ 1.5×), duplicate
 //      upstream refreshes (target 0), worker RSS
-//   3. scheduler query: 100,000 connections, 1 % due → EXPLAIN plan (index scan) and tick query time
+//   3. scale-out (bench/scale-out.mjs): two apis, then one and two workers at the same
+//      REFRESH_CONCURRENCY → refreshes/s each, ratio (target ≥ 1.6×), per-worker share and CPU,
+//      duplicate upstream refreshes (target 0), token reads through both apis (all 200, no
+//      provider call from an api)
+//   4. scheduler query: 100,000 connections, 1 % due → EXPLAIN plan (index scan) and tick query time
 //
 // Prints a table and writes bench/results.json. Traffic goes to 127.0.0.1 only.
 // Options (env): CBK_DIST_DIR (default dist), BENCH_SECONDS (5), BENCH_CONCURRENCY (32),
@@ -15,17 +19,20 @@
 // BENCH_TIMEOUT_SECONDS (1200: past that the bench cleans up and exits 1),
 // BENCH_CPU_PROF=1 (run the api and the worker under node --cpu-prof, profiles written to
 // BENCH_CPU_PROF_DIR, default bench/profiles; read them with bench/profile-summary.mjs),
-// BENCH_ONLY=token|fleet (skip the other benches, for profiling one of them; results.json is then
-// not written).
+// BENCH_ONLY=token|fleet|scale_out (skip the other benches, for profiling one of them;
+// results.json is then not written, except that scale_out replaces its own entry there).
+// Scale-out: BENCH_SCALE_FLEET (3000), BENCH_SCALE_CONCURRENCY (2, its REFRESH_CONCURRENCY),
+// BENCH_SCALE_READ_RATE (200 token reads/s per api).
 
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scaleOutBench, scaleOutRows } from './scale-out.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -40,6 +47,10 @@ const WARMUP_SECONDS = 1;
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR ?? join(ROOT, 'bench', 'profiles');
 const ONLY = process.env.BENCH_ONLY;
+if (ONLY !== undefined && !['token', 'fleet', 'scale_out'].includes(ONLY)) {
+  process.stderr.write(`BENCH_ONLY must be token, fleet or scale_out, not ${ONLY}\n`);
+  process.exit(2);
+}
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
 const JWT_SECRET = 'bench-only-hs256-secret-0123456789abcdef';
@@ -588,7 +599,7 @@ async function main() {
     ctx.processes.push(api);
     await waitFor(`${ctx.api}/health/live`, api);
 
-    if (ONLY !== 'fleet') {
+    if (ONLY === undefined || ONLY === 'token') {
       process.stdout.write('token read …\n');
       const tokenRead = await tokenReadBench(ctx);
       if (ONLY === 'token') process.stdout.write(JSON.stringify(tokenRead, null, 2) + '\n');
@@ -596,10 +607,34 @@ async function main() {
     }
     await api.stop();
     if (ONLY === 'token') return;
-    process.stdout.write(`refresh fleet (${FLEET}) …\n`);
-    const fleet = await fleetBench(ctx);
+    let fleet;
+    if (ONLY === undefined || ONLY === 'fleet') {
+      process.stdout.write(`refresh fleet (${FLEET}) …\n`);
+      fleet = await fleetBench(ctx);
+    }
     if (ONLY === 'fleet') {
       process.stdout.write(JSON.stringify(fleet, null, 2) + '\n');
+      return;
+    }
+    process.stdout.write('scale-out …\n');
+    const scaleOut = await scaleOutBench(ctx, {
+      run,
+      spawnNode,
+      freePort,
+      waitFor,
+      seedGcp,
+      sleep,
+      round,
+      latencyMs: LATENCY_MS,
+    });
+    if (ONLY === 'scale_out') {
+      process.stdout.write(JSON.stringify(scaleOut, null, 2) + '\n\n');
+      printRows(scaleOutRows(scaleOut));
+      const file = join(ROOT, 'bench', 'results.json');
+      const previous = JSON.parse(readFileSync(file, 'utf8'));
+      const entry = { at: new Date().toISOString(), ...scaleOut };
+      writeFileSync(file, JSON.stringify({ ...previous, scale_out: entry }, null, 2) + '\n');
+      process.stdout.write(`\nscale_out written to bench/results.json\n`);
       return;
     }
     const tokenRead = ctx.tokenRead;
@@ -613,6 +648,7 @@ async function main() {
       dist: DIST.slice(ROOT.length + 1),
       token_read: tokenRead,
       refresh_fleet: fleet,
+      scale_out: scaleOut,
       scheduler_query: scheduler,
     };
     writeFileSync(join(ROOT, 'bench', 'results.json'), JSON.stringify(results, null, 2) + '\n');
@@ -660,6 +696,7 @@ function printTable(r) {
       ok(f.worker_cpu_ms_per_refresh <= 1),
     ],
     ['worker RSS (max)', `${f.worker_max_rss_mb} MB`, '', ''],
+    ...scaleOutRows(r.scale_out),
     [
       'scheduler query plan',
       s.index_scan ? 'index scan on IDX_connections_refresh_due' : 'NO index scan',
@@ -673,11 +710,15 @@ function printTable(r) {
       '',
     ],
   ];
+  printRows(rows);
+  process.stdout.write(`\nwritten to bench/results.json\n`);
+}
+
+function printRows(rows) {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
   for (const row of rows) {
     process.stdout.write(row.map((cell, i) => cell.padEnd(widths[i])).join('  ') + '\n');
   }
-  process.stdout.write(`\nwritten to bench/results.json\n`);
 }
 
 main().then(
