@@ -217,6 +217,27 @@ describe('Azure login (e2e)', () => {
     });
   });
 
+  it('waits at most a few seconds for a Graph that does not answer, then connects all the same', async () => {
+    azure.hangGraph(1);
+    const started = Date.now();
+    try {
+      const res = await login(creds);
+      expect(res.status).toBe(200);
+      expect((res.body as Connection).metadata).toMatchObject({
+        secret_expires_at: null,
+        secret_expiry_unknown: 'graph_unavailable',
+      });
+      // The login's Graph bound is 3 s; the rest of the login is well under a second here.
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      azure.hangGraph(0);
+    }
+    const again = await login(creds);
+    expect((again.body as Connection).metadata.secret_expires_at).toBe(
+      SECRET_EXPIRES.toISOString(),
+    );
+  });
+
   it('refreshes through the lifecycle routes with the stored principal', async () => {
     const issued = azure.issuedTokens.length;
     const res = await broker.request(`/connections/${firstId}/refresh`, {

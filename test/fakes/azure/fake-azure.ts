@@ -72,6 +72,8 @@ export interface FakeAzure {
   failArm(n: number): void;
   /** The next n Graph requests answer 503. */
   failGraph(n: number): void;
+  /** The next n Graph requests are taken and never answered (until close). */
+  hangGraph(n: number): void;
   /** Graph refuses (403 Authorization_RequestDenied) every principal while on. */
   denyGraph(on: boolean): void;
   /** The password credentials Graph lists for an app (to change them: rotate, expire soon). */
@@ -136,6 +138,7 @@ export async function startFakeAzure(options: { port?: number } = {}): Promise<F
     armRequests: [] as string[],
     graphRequests: [] as string[],
     graphFailures: 0,
+    graphHangs: 0,
     graphDenied: false,
     tokenFailures: 0,
     tokenHangs: 0,
@@ -305,6 +308,10 @@ export async function startFakeAzure(options: { port?: number } = {}): Promise<F
   /** `GET /v1.0/applications(appId='…')`: any application of the caller's tenant (Application.Read.All). */
   function application(req: FakeRequest, res: ServerResponse, appId: string): void {
     state.graphRequests.push(req.url.pathname + req.url.search);
+    if (state.graphHangs > 0) {
+      state.graphHangs--;
+      return;
+    }
     if (state.graphFailures > 0) {
       state.graphFailures--;
       graphError(res, 503, 'serviceNotAvailable', 'The service is temporarily unavailable.');
@@ -426,6 +433,7 @@ export async function startFakeAzure(options: { port?: number } = {}): Promise<F
       return state.graphRequests;
     },
     failGraph: (n) => void (state.graphFailures = n),
+    hangGraph: (n) => void (state.graphHangs = n),
     denyGraph: (on) => void (state.graphDenied = on),
     failTokens: (n) => void (state.tokenFailures = n),
     hangTokens: (n) => void (state.tokenHangs = n),
