@@ -38,12 +38,12 @@ interface PasswordCredential {
 /**
  * The expiry of the secret the broker holds, out of `GET /applications(appId=…)`'s body. Graph
  * never returns a secret's value, only its `hint` (its first three characters), so the secret in
- * use is the one whose hint matches. Several may share a hint (one in a few thousand per pair of
- * random secrets, or secrets made by hand): we take the one that expires **first** among those
- * still valid, since the broker just authenticated with its secret — a warning that comes early
- * is better than one that never comes. Should that one expire while the connection still works
- * (ours was the later one), the next maintenance pass reads Graph again and finds the later one.
- * Only when every match has already expired is the earliest of them taken.
+ * use is the one whose hint matches. Several may share a hint (about one in 250 000 for two
+ * generated secrets, likelier for secrets made by hand): we take the one that expires **first**
+ * among those still valid, since the broker just authenticated with its secret — a warning that
+ * comes early is better than one that never comes. Should that one expire while the connection
+ * still works (ours was the later one), the next maintenance pass reads Graph again and finds the
+ * later one. Only when every match has already expired is the earliest of them taken.
  */
 export function expiryFromApplication(
   body: unknown,
