@@ -105,7 +105,7 @@ export const EMULATORS: EmulatorEntry[] = [
         ],
       });
       azure.addDomain('demo.onmicrosoft.com', DEMO_AZURE.tenant_id);
-      const env = { AZURE_AUTHORITY_HOST: azure.url, AZURE_ARM_ENDPOINT: azure.url };
+      const env = { AZURE_AUTHORITY_HOST: azure.url, AZURE_ARM_ENDPOINT: azure.url, AZURE_GRAPH_ENDPOINT: azure.url }; // prettier-ignore
       return [
         { name: 'Azure (Entra ID + ARM, HTTPS)', url: azure.url, env, caPem: azure.ca.ca, close: () => azure.close() }, // prettier-ignore
       ];

@@ -145,7 +145,14 @@ export interface AppConfig {
   };
   /** The worker's upkeep of what setup made (SPEC §14). */
   setupMaintenance: { intervalSeconds: number };
-  azure: { enabled: boolean; authorityHost: string; armEndpoint: string; armScope: string };
+  azure: {
+    enabled: boolean;
+    authorityHost: string;
+    armEndpoint: string;
+    armScope: string;
+    graphEndpoint: string;
+    graphScope: string;
+  };
   tailscale: { enabled: boolean; apiUrl: string; tag: string };
   aws: AwsConfig;
   ovh: {
@@ -370,6 +377,8 @@ function toAppConfig(e: Env): AppConfig {
       authorityHost: e.AZURE_AUTHORITY_HOST,
       armEndpoint: e.AZURE_ARM_ENDPOINT,
       armScope: e.AZURE_ARM_SCOPE,
+      graphEndpoint: e.AZURE_GRAPH_ENDPOINT,
+      graphScope: e.AZURE_GRAPH_SCOPE,
     },
     tailscale: { enabled: true, apiUrl: e.TAILSCALE_API_URL, tag: e.TAILSCALE_TAG },
     aws: awsConfig(e),

@@ -245,6 +245,9 @@ export const envSchema = z
     AZURE_AUTHORITY_HOST: httpUrl.prefault('https://login.microsoftonline.com'),
     AZURE_ARM_ENDPOINT: httpUrl.prefault('https://management.azure.com'),
     AZURE_ARM_SCOPE: nonEmpty.prefault('https://management.azure.com/.default'),
+    /** Microsoft Graph, where the broker reads when a principal's client secret expires. */
+    AZURE_GRAPH_ENDPOINT: httpUrl.prefault('https://graph.microsoft.com'),
+    AZURE_GRAPH_SCOPE: nonEmpty.prefault('https://graph.microsoft.com/.default'),
 
     TAILSCALE_API_URL: httpUrl.prefault('https://api.tailscale.com'),
     TAILSCALE_TAG: z

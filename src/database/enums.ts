@@ -54,6 +54,7 @@ export const WEBHOOK_EVENT_TYPES = [
   'connection.refresh_failing',
   'connection.recovered',
   'connection.revoked',
+  'connection.secret_expiring',
   'setup.finished',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

@@ -6,7 +6,12 @@ import { ConnectionChanges } from './connection-changes';
 import { ConnectionLocks } from './connection-locks';
 import { BrokerError } from '../common/error-codes';
 import { type ConnectionEntity } from '../database/entities';
-import { type ActorType, type Provider, type SetupStatus } from '../database/enums';
+import {
+  type ActorType,
+  type Provider,
+  type SetupStatus,
+  type WebhookEventType,
+} from '../database/enums';
 import { ConnectionsRepository } from '../database/repositories/connections.repository';
 import { SetupRunsRepository } from '../database/repositories/setup-runs.repository';
 import { statusChangeEvent } from '../events/webhook-events';
@@ -210,6 +215,33 @@ export class ConnectionWriter {
       if (revoked && event) await tx.emit(event, revoked);
     });
     await this.changes.publish(connection.id);
+  }
+
+  /**
+   * What a driver's maintenance pass found (SPEC §14): `metadata` merged into the row and
+   * `events` raised in one transaction, only while the row is still the one the driver saw
+   * (`mergeMetadataIfUnchanged`). False when it was not: nothing written, nothing raised.
+   */
+  async recordMaintenance(
+    seen: ConnectionEntity,
+    metadata: Record<string, unknown>,
+    events: readonly { type: WebhookEventType; data?: Record<string, unknown> }[],
+  ): Promise<boolean> {
+    const applied = await this.outbox.write(async (tx) => {
+      const merged = await this.connections.mergeMetadataIfUnchanged(
+        seen.id,
+        seen,
+        metadata,
+        tx.manager,
+      );
+      if (!merged) return false;
+      const updated = await this.connections.findById(seen.id, tx.manager);
+      if (!updated) return false;
+      for (const event of events) await tx.emit(event.type, updated, event.data);
+      return true;
+    });
+    if (applied) await this.changes.publish(seen.id);
+    return applied;
   }
 
   private async writeSecret(path: string, data: SecretData, cas: number) {

@@ -1,6 +1,6 @@
 import { BrokerError } from '../common/error-codes';
 import { type ConnectionEntity } from '../database/entities';
-import { type Provider } from '../database/enums';
+import { type Provider, type WebhookEventType } from '../database/enums';
 import { type SecretData } from '../secrets/secret-store';
 import { type SetupDefinition } from './setup-definition';
 
@@ -43,16 +43,18 @@ export interface CredentialProvider {
   readonly setup?: SetupDefinition;
 
   /**
-   * Upkeep of what setup made, which the worker runs from time to time (SPEC §14: a Tailscale
-   * auth key replaced before it expires, the old one deleted). Returns what it did, in words, or
-   * null when nothing was due. `isConnected` is asked right before any write: a disconnect wins,
-   * and whatever was just made upstream is undone.
+   * Upkeep the worker runs from time to time over active connections (SPEC §14: a Tailscale auth
+   * key replaced before it expires, the old one deleted; an Azure secret's expiry recorded, and
+   * `connection.secret_expiring` raised 14 days ahead). Returns what it did, or null when nothing
+   * was due. `isConnected` is asked right before any write the driver makes itself (the secret
+   * store): a disconnect wins, and whatever was just made upstream is undone. The connection row
+   * and events are the engine's to write: a driver returns them in the outcome.
    */
   maintain?(
     connection: ConnectionEntity,
     secret: SecretData,
     isConnected: () => Promise<boolean>,
-  ): Promise<string | null>;
+  ): Promise<MaintainOutcome | null>;
 
   /**
    * What GET /connections/:id/token answers, for a provider whose credentials are not one bearer
@@ -74,6 +76,27 @@ export interface CredentialProvider {
    * DEFAULT_TOKEN_FIELDS. A field a refresh needs but a read does not show stays out.
    */
   readonly tokenFields?: readonly string[];
+}
+
+/**
+ * What a `maintain` pass did. The engine merges `metadata` into the connection and raises
+ * `events` in one transaction (the webhook outbox), and only if the row is still the one the
+ * driver was given (same metadata and secret version, not revoked): otherwise the pass is
+ * dropped and the next one decides again. `did` is logged and audited (`setup.maintained`).
+ */
+export interface MaintainOutcome {
+  /** What was done, in words (never a secret); absent when only facts were recorded. */
+  did?: string;
+  /** Keys to merge into the connection's metadata: facts worth showing, never a secret. */
+  metadata?: Record<string, unknown>;
+  /** Events about the connection; each body's `data` is `{ connection, ...data }`. */
+  events?: MaintainEvent[];
+}
+
+export interface MaintainEvent {
+  type: WebhookEventType;
+  /** Added to the body's `data` beside `connection`; never a secret. */
+  data?: Record<string, unknown>;
 }
 
 /** The fields the default token answer is made of (and all the token cache keeps of it). */

@@ -24,9 +24,13 @@ const OTHER_TENANT = randomUUID();
 const CLIENT = randomUUID();
 const EXPIRED_CLIENT = randomUUID();
 const BARE_CLIENT = randomUUID();
+const SHY_CLIENT = randomUUID();
 const SECRET = `azs~${randomBytes(18).toString('base64url')}`;
 const EXPIRED_SECRET = `azs~${randomBytes(18).toString('base64url')}`;
 const BARE_SECRET = `azs~${randomBytes(18).toString('base64url')}`;
+const SHY_SECRET = `azs~${randomBytes(18).toString('base64url')}`;
+/** When CLIENT's secret expires, as Graph lists it (beside another secret of the app). */
+const SECRET_EXPIRES = new Date(Date.now() + 180 * 86_400_000);
 const WRONG_SECRET = `azs~${randomBytes(18).toString('base64url')}`;
 const SUB_DISABLED = randomUUID();
 const SUB_PROD = randomUUID();
@@ -57,6 +61,17 @@ describe('Azure login (e2e)', () => {
         { subscriptionId: SUB_PROD, displayName: 'Prod', state: 'Enabled' },
         { subscriptionId: SUB_DEV, displayName: 'Dev', state: 'Enabled' },
       ],
+      passwordCredentials: [
+        { keyId: randomUUID(), hint: 'old', endDateTime: new Date(Date.now() + 20 * 86_400_000).toISOString() }, // prettier-ignore
+        { keyId: randomUUID(), hint: SECRET.slice(0, 3), endDateTime: SECRET_EXPIRES.toISOString() }, // prettier-ignore
+      ],
+    });
+    // A principal without a Graph permission: Graph answers 403 Authorization_RequestDenied.
+    azure.addApp(TENANT, {
+      clientId: SHY_CLIENT,
+      secret: SHY_SECRET,
+      graphDenied: true,
+      subscriptions: [{ subscriptionId: randomUUID(), displayName: 'Shy', state: 'Enabled' }],
     });
     azure.addApp(TENANT, {
       clientId: EXPIRED_CLIENT,
@@ -74,6 +89,7 @@ describe('Azure login (e2e)', () => {
       env: {
         AZURE_AUTHORITY_HOST: azure.url,
         AZURE_ARM_ENDPOINT: azure.url,
+        AZURE_GRAPH_ENDPOINT: azure.url,
         NODE_EXTRA_CA_CERTS: azure.ca.extraCaCerts,
         // This file logs alice in far more often than a person would.
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
@@ -88,7 +104,7 @@ describe('Azure login (e2e)', () => {
 
   let firstId: string;
 
-  it('connects the first Enabled subscription: 201, metadata, token in the secret store only', async () => {
+  it('connects the first Enabled subscription: 201, metadata, when the secret expires, token in the secret store only', async () => {
     const res = await login(creds);
     expect(res.status).toBe(201);
     const c = res.body as Connection;
@@ -105,20 +121,30 @@ describe('Azure login (e2e)', () => {
         client_id: CLIENT,
         subscription_id: SUB_PROD,
         subscription_name: 'Prod',
+        // Graph's passwordCredential whose hint is the secret's first three characters.
+        secret_expires_at: SECRET_EXPIRES.toISOString(),
+        secret_expiry_unknown: null,
       },
     });
     expect(Object.keys(c.metadata).sort()).toEqual(
-      ['client_id', 'subscription_id', 'subscription_name', 'tenant_id'].sort(),
+      ['client_id', 'subscription_id', 'subscription_name', 'tenant_id', 'secret_expires_at', 'secret_expiry_unknown'].sort(), // prettier-ignore
     );
     const ttl = new Date(c.expires_at).getTime() - Date.now();
     expect(ttl).toBeGreaterThan(3000_000);
     expect(ttl).toBeLessThanOrEqual(3600_000);
 
-    // The SDK path really ran: ARM scope, the claims-bearing CAE request, both ARM pages.
+    // The SDK path really ran: ARM scope, the claims-bearing CAE request, both ARM pages; and
+    // one Graph token for the application read.
     const mine = azure.tokenRequests.filter((r) => r.clientId === CLIENT);
-    expect(mine.every((r) => r.scope === 'https://management.azure.com/.default')).toBe(true);
-    expect(mine.some((r) => r.claims?.includes('xms_cc'))).toBe(true);
+    const arm = mine.filter((r) => r.scope === 'https://management.azure.com/.default');
+    const graph = mine.filter((r) => r.scope === 'https://graph.microsoft.com/.default');
+    expect(arm.length + graph.length).toBe(mine.length);
+    expect(graph).toHaveLength(1);
+    expect(arm.some((r) => r.claims?.includes('xms_cc'))).toBe(true);
     expect(azure.armRequests.some((p) => p.includes('$skiptoken='))).toBe(true);
+    expect(azure.graphRequests).toEqual([
+      `/v1.0/applications(appId='${CLIENT}')?$select=id,appId,passwordCredentials`,
+    ]);
 
     const stored = broker.vault.values().filter((v) => v.path.endsWith(`connections/${c.id}`));
     expect(stored).toHaveLength(1);
@@ -150,6 +176,66 @@ describe('Azure login (e2e)', () => {
     expect((list.body as { items: Connection[] }).items).toHaveLength(2);
     const versions = broker.vault.values().filter((v) => v.path.endsWith(`connections/${firstId}`));
     expect(versions.map((v) => v.version).sort()).toEqual([1, 2, 3]);
+    // The secret's hint is not kept anywhere but the secret itself.
+    const row = await broker.dataSource.query<{ metadata: object }[]>(
+      `SELECT metadata FROM connections WHERE id = $1`,
+      [firstId],
+    );
+    expect(JSON.stringify(row)).not.toContain(`"${SECRET.slice(0, 3)}"`);
+  });
+
+  it('connects all the same when Graph refuses (403): 201, the expiry unknown and why', async () => {
+    const res = await login({
+      tenant_id: TENANT,
+      client_id: SHY_CLIENT,
+      client_secret: SHY_SECRET,
+    });
+    expect(res.status).toBe(201);
+    expect((res.body as Connection).metadata).toMatchObject({
+      client_id: SHY_CLIENT,
+      secret_expires_at: null,
+      secret_expiry_unknown: 'graph_forbidden',
+    });
+  });
+
+  it('connects all the same when Graph is down, and a reconnect says so instead of an old expiry', async () => {
+    azure.failGraph(5);
+    try {
+      const res = await login(creds);
+      expect(res.status).toBe(200);
+      expect((res.body as Connection).metadata).toMatchObject({
+        secret_expires_at: null,
+        secret_expiry_unknown: 'graph_unavailable',
+      });
+    } finally {
+      azure.failGraph(0);
+    }
+    const again = await login(creds);
+    expect((again.body as Connection).metadata).toMatchObject({
+      secret_expires_at: SECRET_EXPIRES.toISOString(),
+      secret_expiry_unknown: null,
+    });
+  });
+
+  it('waits at most a few seconds for a Graph that does not answer, then connects all the same', async () => {
+    azure.hangGraph(1);
+    const started = Date.now();
+    try {
+      const res = await login(creds);
+      expect(res.status).toBe(200);
+      expect((res.body as Connection).metadata).toMatchObject({
+        secret_expires_at: null,
+        secret_expiry_unknown: 'graph_unavailable',
+      });
+      // The login's Graph bound is 3 s; the rest of the login is well under a second here.
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      azure.hangGraph(0);
+    }
+    const again = await login(creds);
+    expect((again.body as Connection).metadata.secret_expires_at).toBe(
+      SECRET_EXPIRES.toISOString(),
+    );
   });
 
   it('refreshes through the lifecycle routes with the stored principal', async () => {
@@ -244,6 +330,7 @@ describe('Azure login (e2e)', () => {
       SECRET,
       EXPIRED_SECRET,
       BARE_SECRET,
+      SHY_SECRET,
       ...azure.receivedSecrets,
       ...azure.issuedTokens,
     ];

@@ -108,6 +108,34 @@ export class ConnectionsRepository {
     await this.repo(manager).update({ id }, changes as QueryDeepPartialEntity<ConnectionEntity>);
   }
 
+  /**
+   * Merges `patch` into the metadata only while the row is as `seen`: the same metadata (jsonb
+   * equality) and secret version, not revoked. True when it merged. What a driver decided from
+   * one state of the row is thus never applied over another (a reconnect, a disconnect, a second
+   * worker that got there first); the caller decides again from the row as it is now.
+   */
+  async mergeMetadataIfUnchanged(
+    id: string,
+    seen: Pick<ConnectionEntity, 'metadata' | 'vaultPath' | 'vaultVersion'>,
+    patch: Record<string, unknown>,
+    manager?: EntityManager,
+  ): Promise<boolean> {
+    const result = await this.repo(manager)
+      .createQueryBuilder()
+      .update(ConnectionEntity)
+      .set({ metadata: () => 'metadata || CAST(:patch AS jsonb)' })
+      .setParameter('patch', JSON.stringify(patch))
+      .where('id = :id', { id })
+      .andWhere('metadata = CAST(:seen AS jsonb)', { seen: JSON.stringify(seen.metadata) })
+      .andWhere('vault_path = :path AND vault_version = :version', {
+        path: seen.vaultPath,
+        version: seen.vaultVersion,
+      })
+      .andWhere(`status <> 'revoked'`)
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
   /** The table in `manager`'s transaction when one is given (the webhook outbox's writes). */
   private repo(manager?: EntityManager): Repository<ConnectionEntity> {
     return manager ? manager.getRepository(ConnectionEntity) : this.rows;

@@ -9,10 +9,17 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { AuditService } from '../../audit/audit.service';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
+import { type ConnectionEntity } from '../../database/entities';
 import { ConnectionsRepository } from '../../database/repositories/connections.repository';
-import { type CredentialProvider, providerFailureReason } from '../../providers/provider';
+import {
+  type CredentialProvider,
+  type MaintainOutcome,
+  providerFailureReason,
+} from '../../providers/provider';
 import { ProviderRegistry } from '../../providers/provider-registry';
 import { SECRET_STORE, type SecretStore } from '../../secrets/secret-store';
+import { ConnectionStoreModule } from '../connection-store.module';
+import { ConnectionWriter } from '../connection-writer';
 
 const INTERVAL_NAME = 'setup-maintenance';
 const PAGE = 200;
@@ -20,8 +27,10 @@ const PAGE = 200;
 /**
  * Keeps what setup made usable (SPEC §14): every SETUP_MAINTENANCE_INTERVAL_SECONDS the worker
  * asks each driver that has `maintain` to look at its active connections (Tailscale: replace an
- * auth key that expires within 14 days). Several workers at once are harmless: a driver writes
- * with check-and-set and undoes what it made when it loses.
+ * auth key that expires within 14 days; Azure: record the client secret's expiry and raise
+ * `connection.secret_expiring` 14 days ahead). Several workers at once are harmless: a driver
+ * writes its secrets with check-and-set and undoes what it made when it loses, and what it asks
+ * of the row is applied only to the row it saw (so an event is raised once, not per worker).
  */
 @Injectable()
 export class SetupMaintenance implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -33,6 +42,7 @@ export class SetupMaintenance implements OnApplicationBootstrap, OnApplicationSh
     private readonly connections: ConnectionsRepository,
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
     private readonly audit: AuditService,
+    private readonly writer: ConnectionWriter,
     private readonly registry: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -92,29 +102,23 @@ export class SetupMaintenance implements OnApplicationBootstrap, OnApplicationSh
 
   private async maintainOne(
     driver: CredentialProvider,
-    connection: Parameters<NonNullable<CredentialProvider['maintain']>>[0],
+    listed: ConnectionEntity,
   ): Promise<boolean> {
+    let connection = listed;
     try {
+      // The row as it is now, not as the page saw it minutes ago: what the driver decides from
+      // it is applied only while it stays so (`ConnectionWriter.recordMaintenance`).
+      const current = await this.connections.findById(listed.id);
+      if (current?.status !== 'active') return false;
+      connection = current;
       const secret = await this.secrets.read(connection.vaultPath);
       if (!secret || !driver.maintain) return false;
-      const did = await driver.maintain(connection, secret.reveal(), async () => {
+      const outcome = await driver.maintain(connection, secret.reveal(), async () => {
         const now = await this.connections.findById(connection.id);
         return now !== null && now.status !== 'revoked' && now.vaultPath === connection.vaultPath;
       });
-      if (did === null) return false;
-      this.logger.log(
-        { connectionId: connection.id, provider: connection.provider, did },
-        'setup output renewed',
-      );
-      await this.audit.record({
-        actorType: 'system',
-        action: 'setup.maintained',
-        outcome: 'success',
-        connectionId: connection.id,
-        provider: connection.provider,
-        details: { did },
-      });
-      return true;
+      if (outcome === null) return false;
+      return await this.apply(connection, outcome);
     } catch (err) {
       this.logger.warn(
         {
@@ -135,8 +139,48 @@ export class SetupMaintenance implements OnApplicationBootstrap, OnApplicationSh
       return false;
     }
   }
+
+  /**
+   * The driver's facts and events go to the row through the writer (one transaction with the
+   * outbox); a row that changed meanwhile drops them, and the next pass decides again.
+   */
+  private async apply(connection: ConnectionEntity, outcome: MaintainOutcome): Promise<boolean> {
+    const metadata = outcome.metadata ?? {};
+    const events = outcome.events ?? [];
+    if (Object.keys(metadata).length > 0 || events.length > 0) {
+      const recorded = await this.writer.recordMaintenance(connection, metadata, events);
+      if (!recorded) {
+        this.logger.log(
+          { connectionId: connection.id, provider: connection.provider },
+          'connection changed during maintenance; next pass decides again',
+        );
+        return false;
+      }
+    }
+    this.logger.log(
+      {
+        connectionId: connection.id,
+        provider: connection.provider,
+        did: outcome.did,
+        metadata: Object.keys(metadata),
+        events: events.map((e) => e.type),
+      },
+      outcome.did ? 'setup output renewed' : 'connection facts recorded',
+    );
+    if (outcome.did !== undefined) {
+      await this.audit.record({
+        actorType: 'system',
+        action: 'setup.maintained',
+        outcome: 'success',
+        connectionId: connection.id,
+        provider: connection.provider,
+        details: { did: outcome.did },
+      });
+    }
+    return true;
+  }
 }
 
 /** The worker's setup upkeep. Needs `ScheduleModule.forRoot` from the worker module. */
-@Module({ providers: [SetupMaintenance, ConnectionsRepository] })
+@Module({ imports: [ConnectionStoreModule], providers: [SetupMaintenance] })
 export class SetupMaintenanceModule {}

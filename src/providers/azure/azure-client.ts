@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { type ClientSecretCredential, type ClientSecretCredentialOptions } from '@azure/identity';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
+import { type SecretExpiry, expiryFromApplication } from './azure-secret-expiry';
 
 export interface AzureServicePrincipal {
   tenantId: string;
@@ -134,6 +135,51 @@ export class AzureClient {
   }
 
   /**
+   * When the principal's own client secret expires, from Microsoft Graph
+   * (`GET /v1.0/applications(appId='<client_id>')`, with a token of the principal for
+   * `AZURE_GRAPH_SCOPE`). The principal may read its own application only with a Graph
+   * permission (docs/providers/azure.md); without one, or with Graph away, the answer says why
+   * the expiry is unknown. Never throws, and never takes longer than `timeoutMs` in all (token and
+   * request): a login waits for it.
+   *
+   * One GET with a bearer token is hand-written on `fetch` rather than pulling in the Graph SDK
+   * (`@microsoft/microsoft-graph-client`) for it.
+   */
+  async secretExpiry(
+    credential: ClientSecretCredential,
+    sp: AzureServicePrincipal,
+    options: { timeoutMs: number; now: number },
+  ): Promise<SecretExpiry> {
+    const signal = AbortSignal.timeout(options.timeoutMs);
+    try {
+      const token = await untilAborted(
+        credential.getToken(this.config.azure.graphScope, { abortSignal: signal }),
+        signal,
+      );
+      const endpoint = this.config.azure.graphEndpoint.replace(/\/+$/, '');
+      const app = encodeURIComponent(sp.clientId);
+      const url = `${endpoint}/v1.0/applications(appId='${app}')?$select=id,appId,passwordCredentials`;
+      const res = await fetch(url, {
+        headers: { authorization: `Bearer ${token.token}`, accept: 'application/json' },
+        signal,
+        redirect: 'error',
+      });
+      if (!res.ok) {
+        const code = await graphErrorCode(res);
+        if (res.status === 401 || res.status === 403)
+          return { known: false, reason: 'graph_forbidden', detail: `http_${res.status} ${code}` };
+        if (res.status === 404)
+          return { known: false, reason: 'not_found', detail: `http_404 ${code}` };
+        return { known: false, reason: 'graph_unavailable', detail: `http_${res.status} ${code}` };
+      }
+      return expiryFromApplication(await res.json(), sp.clientSecret, options.now);
+    } catch (err) {
+      const detail = signal.aborted ? 'timeout' : err instanceof Error ? err.name : 'unexpected';
+      return { known: false, reason: 'graph_unavailable', detail };
+    }
+  }
+
+  /**
    * Whether the authority knows `tenantId`: true, false, or undefined when it cannot tell (down,
    * unreachable). MSAL reports an unknown tenant and an unreachable authority alike
    * (`endpoints_resolution_error`), so the caller asks this to tell them apart.
@@ -151,5 +197,29 @@ export class AzureClient {
     } catch {
       return undefined;
     }
+  }
+}
+
+/**
+ * `promise`, or a rejection as soon as `signal` fires: MSAL does not always stop a token request
+ * on its abort signal, and a login must not wait for it.
+ */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason as Error);
+    if (signal.aborted) abort();
+    signal.addEventListener('abort', abort, { once: true });
+    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
+/** Graph's error word (`Authorization_RequestDenied`), for the log line; never its message. */
+async function graphErrorCode(res: Response): Promise<string> {
+  try {
+    const body = (await res.json()) as { error?: { code?: unknown } };
+    const code = body.error?.code;
+    return typeof code === 'string' && /^[A-Za-z_.]{1,64}$/.test(code) ? code : 'no_code';
+  } catch {
+    return 'no_code';
   }
 }

@@ -29,7 +29,10 @@ export class AzureController {
     description:
       'Gets an ARM token for the principal, lists its subscriptions and connects the requested ' +
       'one (it must be Enabled) or the first Enabled one. 201 for a new connection, 200 when the ' +
-      'same tenant/subscription was already connected (the secret is replaced).',
+      'same tenant/subscription was already connected (the secret is replaced). When the client ' +
+      'secret expires is read from Microsoft Graph within 3 s and never fails the login: ' +
+      '`metadata.secret_expires_at`, or null with `metadata.secret_expiry_unknown` ' +
+      '(`graph_forbidden`, `graph_unavailable`, `not_found`).',
   })
   @ApiHeader({ name: 'X-On-Behalf-Of', required: false, description: 'Required for API keys: the user id' }) // prettier-ignore
   @ZodResponse(201, connectionView, 'A new connection')

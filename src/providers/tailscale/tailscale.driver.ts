@@ -2,7 +2,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { type ConnectionEntity } from '../../database/entities';
 import { SECRET_STORE, type SecretData, type SecretStore } from '../../secrets/secret-store';
-import { type CredentialProvider, ProviderError, type TokenGrant } from '../provider';
+import {
+  type CredentialProvider,
+  type MaintainOutcome,
+  ProviderError,
+  type TokenGrant,
+} from '../provider';
 import { TailscaleApiError, TailscaleClient } from './tailscale-client';
 import { refreshError } from './tailscale-failures';
 import { TailscaleSetup } from './setup/tailscale-setup.definition';
@@ -67,7 +72,7 @@ export class TailscaleDriver implements CredentialProvider {
     connection: ConnectionEntity,
     secret: SecretData,
     isConnected: () => Promise<boolean>,
-  ): Promise<string | null> {
+  ): Promise<MaintainOutcome | null> {
     const path = tailscaleSetupSecretPath(connection.id);
     const current = await this.secrets.read(path);
     const setup = current?.reveal();
@@ -106,7 +111,9 @@ export class TailscaleDriver implements CredentialProvider {
       throw err;
     }
     await this.client.deleteKey(accessToken, tailnet, oldId);
-    return `auth key ${oldId} (expiring ${new Date(expires).toISOString()}) replaced by ${key.id}`;
+    return {
+      did: `auth key ${oldId} (expiring ${new Date(expires).toISOString()}) replaced by ${key.id}`,
+    };
   }
 
   /** Deletes the auth key that setup created (its id is in the setup secret). */

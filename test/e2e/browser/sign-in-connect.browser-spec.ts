@@ -82,6 +82,7 @@ describe('sign in and connect every provider (browser)', () => {
         OVH_EU_API_URL: ovh.apiUrl,
         AZURE_AUTHORITY_HOST: azure.url,
         AZURE_ARM_ENDPOINT: azure.url,
+        AZURE_GRAPH_ENDPOINT: azure.url,
         TAILSCALE_API_URL: ts.url,
         NODE_EXTRA_CA_CERTS: azure.ca.extraCaCerts,
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',

@@ -4,10 +4,13 @@ import { type FakeRequest, bearer, sendJson, startFakeServer } from '../tls/emul
 import { type TestCa, testCa } from '../tls/test-ca';
 
 /**
- * Microsoft Entra ID (v2.0 endpoints) and the ARM subscriptions list, over HTTPS, as
- * `@azure/identity` (MSAL) and `@azure/arm-subscriptions` see them: tenant OpenID configuration,
- * the client-credentials token endpoint (including the claims-bearing CAE request the ARM
- * pipeline makes), AADSTS-shaped errors, and `GET /subscriptions` with nextLink paging.
+ * Microsoft Entra ID (v2.0 endpoints), the ARM subscriptions list and Microsoft Graph's
+ * application object, over HTTPS, as `@azure/identity` (MSAL), `@azure/arm-subscriptions` and a
+ * Graph client see them: tenant OpenID configuration, the client-credentials token endpoint
+ * (including the claims-bearing CAE request the ARM pipeline makes) for the ARM and Graph
+ * audiences, AADSTS-shaped errors, `GET /subscriptions` with nextLink paging, and
+ * `GET /v1.0/applications(appId='…')` with the app's `passwordCredentials` (hint, keyId,
+ * endDateTime; never the secret) or Graph's `Authorization_RequestDenied`.
  */
 
 export interface FakeSubscription {
@@ -16,12 +19,29 @@ export interface FakeSubscription {
   state: 'Enabled' | 'Disabled' | 'Warned' | 'PastDue' | 'Deleted';
 }
 
+/** A password credential as Graph shows it: never the secret, its first three characters. */
+export interface FakePasswordCredential {
+  keyId: string;
+  hint: string;
+  displayName?: string;
+  startDateTime?: string;
+  endDateTime: string;
+}
+
 export interface FakeApp {
   clientId: string;
   secret: string;
   /** The secret exists but has expired (AADSTS7000222). */
   secretExpired?: boolean;
   subscriptions: FakeSubscription[];
+  /**
+   * What Graph lists as the app's secrets. Default: one for `secret`, ending `secretExpiresAt`
+   * (default a year from when the app is added).
+   */
+  passwordCredentials?: FakePasswordCredential[];
+  secretExpiresAt?: Date;
+  /** The principal may not read its own application in Graph: 403 Authorization_RequestDenied. */
+  graphDenied?: boolean;
 }
 
 export interface TokenRequest {
@@ -43,17 +63,44 @@ export interface FakeAzure {
   receivedSecrets: string[];
   tokenRequests: TokenRequest[];
   armRequests: string[];
+  /** Every Graph request: path and query, and the app it asked for. */
+  graphRequests: string[];
   /** Answer the next n token (or ARM) requests with 503. */
   failTokens(n: number): void;
   /** The next n token requests are taken and never answered (until close), like a hung Entra ID. */
   hangTokens(n: number): void;
   failArm(n: number): void;
+  /** The next n Graph requests answer 503. */
+  failGraph(n: number): void;
+  /** The next n Graph requests are taken and never answered (until close). */
+  hangGraph(n: number): void;
+  /** Graph refuses (403 Authorization_RequestDenied) every principal while on. */
+  denyGraph(on: boolean): void;
+  /** The password credentials Graph lists for an app (to change them: rotate, expire soon). */
+  passwordCredentials(tenantId: string, clientId: string): FakePasswordCredential[];
   pageSize: number;
   seen: string[];
   close(): Promise<void>;
 }
 
 const ARM_SCOPE = 'https://management.azure.com/.default';
+const GRAPH_SCOPE = 'https://graph.microsoft.com/.default';
+/** The audience (aud) a token is issued for, by the scope it was asked with. */
+const AUDIENCES: Record<string, string> = {
+  [ARM_SCOPE]: 'https://management.azure.com',
+  [GRAPH_SCOPE]: 'https://graph.microsoft.com',
+};
+
+function graphError(res: ServerResponse, status: number, code: string, message: string): void {
+  const date = new Date().toISOString().replace(/\.\d+Z$/, '');
+  sendJson(res, status, {
+    error: {
+      code,
+      message,
+      innerError: { date, 'request-id': randomUUID(), 'client-request-id': randomUUID() },
+    },
+  });
+}
 
 function aadError(
   res: ServerResponse,
@@ -76,13 +123,23 @@ function aadError(
 export async function startFakeAzure(options: { port?: number } = {}): Promise<FakeAzure> {
   const ca = testCa();
   const tenants = new Map<string, Map<string, FakeApp>>();
-  const tokens = new Map<string, { tenant: string; clientId: string; expiresAt: number }>();
+  const tokens = new Map<
+    string,
+    { tenant: string; clientId: string; audience: string; expiresAt: number }
+  >();
   const domains = new Map<string, string>();
+  /** Graph's view of each app, by `<tenant>/<clientId>`: its password credentials, its object id. */
+  const credentials = new Map<string, FakePasswordCredential[]>();
+  const objectIds = new Map<string, string>();
   const state = {
     issuedTokens: [] as string[],
     receivedSecrets: [] as string[],
     tokenRequests: [] as TokenRequest[],
     armRequests: [] as string[],
+    graphRequests: [] as string[],
+    graphFailures: 0,
+    graphHangs: 0,
+    graphDenied: false,
     tokenFailures: 0,
     tokenHangs: 0,
     armFailures: 0,
@@ -178,7 +235,8 @@ export async function startFakeAzure(options: { port?: number } = {}): Promise<F
       aadError(res, 401, 'invalid_client', 7000222, 'The provided client secret keys are expired.');
       return;
     }
-    if (p.scope !== ARM_SCOPE) {
+    const audience = AUDIENCES[p.scope];
+    if (!audience) {
       aadError(
         res,
         400,
@@ -189,7 +247,12 @@ export async function startFakeAzure(options: { port?: number } = {}): Promise<F
       return;
     }
     const accessToken = `azat.${randomBytes(24).toString('hex')}`;
-    tokens.set(accessToken, { tenant, clientId: app.clientId, expiresAt: Date.now() + 3599_000 });
+    tokens.set(accessToken, {
+      tenant,
+      clientId: app.clientId,
+      audience,
+      expiresAt: Date.now() + 3599_000,
+    });
     state.issuedTokens.push(accessToken);
     sendJson(res, 200, {
       token_type: 'Bearer',
@@ -208,7 +271,7 @@ export async function startFakeAzure(options: { port?: number } = {}): Promise<F
     }
     const presented = bearer(req);
     const grant = presented ? tokens.get(presented) : undefined;
-    if (!grant || grant.expiresAt < Date.now()) {
+    if (!grant || grant.expiresAt < Date.now() || grant.audience !== AUDIENCES[ARM_SCOPE]) {
       sendJson(res, 401, {
         error: { code: 'InvalidAuthenticationToken', message: 'The access token is invalid.' },
       });
@@ -242,11 +305,67 @@ export async function startFakeAzure(options: { port?: number } = {}): Promise<F
     });
   }
 
+  /** `GET /v1.0/applications(appId='…')`: any application of the caller's tenant (Application.Read.All). */
+  function application(req: FakeRequest, res: ServerResponse, appId: string): void {
+    state.graphRequests.push(req.url.pathname + req.url.search);
+    if (state.graphHangs > 0) {
+      state.graphHangs--;
+      return;
+    }
+    if (state.graphFailures > 0) {
+      state.graphFailures--;
+      graphError(res, 503, 'serviceNotAvailable', 'The service is temporarily unavailable.');
+      return;
+    }
+    const presented = bearer(req);
+    const grant = presented ? tokens.get(presented) : undefined;
+    if (!grant || grant.expiresAt < Date.now()) {
+      graphError(res, 401, 'InvalidAuthenticationToken', 'Access token has expired or is not yet valid.'); // prettier-ignore
+      return;
+    }
+    if (grant.audience !== AUDIENCES[GRAPH_SCOPE]) {
+      graphError(res, 401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience.'); // prettier-ignore
+      return;
+    }
+    const caller = tenants.get(grant.tenant)?.get(grant.clientId);
+    if (state.graphDenied || caller?.graphDenied) {
+      graphError(res, 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'); // prettier-ignore
+      return;
+    }
+    const app = tenants.get(grant.tenant)?.get(appId);
+    const owned = credentials.get(`${grant.tenant}/${appId}`);
+    if (!app || !owned) {
+      graphError(res, 404, 'Request_ResourceNotFound', `Resource '${appId}' does not exist or one of its queried reference-property objects are not present.`); // prettier-ignore
+      return;
+    }
+    sendJson(res, 200, {
+      '@odata.context': `${base}/v1.0/$metadata#applications(id,appId,passwordCredentials)/$entity`,
+      id: objectIds.get(`${grant.tenant}/${appId}`),
+      appId,
+      passwordCredentials: owned.map((c) => ({
+        customKeyIdentifier: null,
+        displayName: c.displayName ?? null,
+        endDateTime: c.endDateTime,
+        hint: c.hint,
+        keyId: c.keyId,
+        secretText: null,
+        startDateTime: c.startDateTime ?? new Date(Date.now() - 86_400_000).toISOString(),
+      })),
+    });
+  }
+
   const server = await startFakeServer(
     async (req, res) => {
       const parts = req.url.pathname.split('/').filter(Boolean);
       if (req.method === 'GET' && parts[0] === 'subscriptions' && parts.length === 1) {
         subscriptions(req, res);
+        return;
+      }
+      const graphApp = /^\/v1\.0\/applications\(appId='([^']+)'\)$/.exec(
+        decodeURIComponent(req.url.pathname),
+      );
+      if (req.method === 'GET' && graphApp) {
+        application(req, res, graphApp[1]);
         return;
       }
       const [named, ...rest] = parts;
@@ -284,6 +403,19 @@ export async function startFakeAzure(options: { port?: number } = {}): Promise<F
     addApp: (tenantId, app) => {
       if (!tenants.has(tenantId)) tenants.set(tenantId, new Map());
       tenants.get(tenantId)?.set(app.clientId, app);
+      const end = app.secretExpiresAt ?? new Date(Date.now() + 365 * 86_400_000);
+      credentials.set(
+        `${tenantId}/${app.clientId}`,
+        app.passwordCredentials ?? [
+          { keyId: randomUUID(), hint: app.secret.slice(0, 3), displayName: 'broker', endDateTime: end.toISOString() }, // prettier-ignore
+        ],
+      );
+      objectIds.set(`${tenantId}/${app.clientId}`, randomUUID());
+    },
+    passwordCredentials: (tenantId, clientId) => {
+      const list = credentials.get(`${tenantId}/${clientId}`);
+      if (!list) throw new Error(`no app ${clientId} in ${tenantId}`);
+      return list;
     },
     get issuedTokens() {
       return state.issuedTokens;
@@ -297,6 +429,12 @@ export async function startFakeAzure(options: { port?: number } = {}): Promise<F
     get armRequests() {
       return state.armRequests;
     },
+    get graphRequests() {
+      return state.graphRequests;
+    },
+    failGraph: (n) => void (state.graphFailures = n),
+    hangGraph: (n) => void (state.graphHangs = n),
+    denyGraph: (on) => void (state.graphDenied = on),
     failTokens: (n) => void (state.tokenFailures = n),
     hangTokens: (n) => void (state.tokenHangs = n),
     failArm: (n) => void (state.armFailures = n),
