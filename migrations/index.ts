@@ -4,6 +4,7 @@ import { PendingClaims1796168604933 } from './1796168604933-PendingClaims';
 import { OAuthClients1796250000000 } from './1796250000000-OAuthClients';
 import { ExternalIdsAndAws1796256000000 } from './1796256000000-ExternalIdsAndAws';
 import { WebhookEvents1796342400000 } from './1796342400000-WebhookEvents';
+import { AuditPartialOutcome1796428800000 } from './1796428800000-AuditPartialOutcome';
 
 /** Every migration, oldest first. A new one is generated with `npm run migration:generate` and added here. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   OAuthClients1796250000000,
   ExternalIdsAndAws1796256000000,
   WebhookEvents1796342400000,
+  AuditPartialOutcome1796428800000,
 ];

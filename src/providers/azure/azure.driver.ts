@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { type ConnectionEntity } from '../../database/entities';
 import { type SecretData } from '../../secrets/secret-store';
-import { type CredentialProvider, ProviderError, type TokenGrant } from '../provider';
+import {
+  type CredentialProvider,
+  ProviderError,
+  type TokenGrant,
+  type UpstreamCleanup,
+  nothingUpstream,
+} from '../provider';
 import { AzureClient, type AzureServicePrincipal } from './azure-client';
 import { AzureFailureClassifier } from './azure-failure-classifier';
 
@@ -52,8 +58,9 @@ export class AzureDriver implements CredentialProvider {
     }
   }
 
-  async revoke(): Promise<void> {
+  async revoke(): Promise<UpstreamCleanup> {
     // Nothing upstream to revoke (see the class comment).
+    return nothingUpstream();
   }
 }
 
