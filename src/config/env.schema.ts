@@ -220,6 +220,7 @@ export const envSchema = z
     GCP_SERVICEUSAGE_ROOT_URL: httpUrl.optional(),
     GCP_IAM_ROOT_URL: httpUrl.optional(),
     GCP_IAMCREDENTIALS_ROOT_URL: httpUrl.optional(),
+    GCP_BIGQUERY_ROOT_URL: httpUrl.optional(),
     GCP_EXTRA_SCOPES: list.prefault(''),
     GCP_REQUIRED_APIS: list.prefault(
       'cloudresourcemanager.googleapis.com,serviceusage.googleapis.com,iam.googleapis.com,iamcredentials.googleapis.com,cloudbilling.googleapis.com,compute.googleapis.com',

@@ -148,6 +148,7 @@ describe('loadConfig', () => {
       base({
         GCP_API_ROOT_URL: 'http://127.0.0.1:9000',
         GCP_SERVICEUSAGE_ROOT_URL: 'http://127.0.0.1:9001/',
+        GCP_BIGQUERY_ROOT_URL: 'http://127.0.0.1:9002',
       }),
     );
     expect(config.gcp.apiRootUrls).toEqual({
@@ -156,6 +157,7 @@ describe('loadConfig', () => {
       serviceusage: 'http://127.0.0.1:9001',
       iam: 'http://127.0.0.1:9000',
       iamcredentials: 'http://127.0.0.1:9000',
+      bigquery: 'http://127.0.0.1:9002',
     });
   });
 
