@@ -97,12 +97,19 @@ describe('GCP setup (e2e)', () => {
     const bindings = apis.policy('alpha-two').bindings;
     const rw = accounts.find((a) => a.startsWith('cbk-rw-'));
     const ro = accounts.find((a) => a.startsWith('cbk-ro-'));
-    expect(bindings.find((b) => b.role === 'roles/editor')?.members).toEqual([
-      `serviceAccount:${rw}`,
-    ]);
-    expect(bindings.find((b) => b.role === 'roles/viewer')?.members).toEqual([
-      `serviceAccount:${ro}`,
-    ]);
+    // The default roles: the read-write account reads what the read-only one does and writes
+    // Compute instances and BigQuery data; nobody gets roles/editor.
+    const membersOf = (role: string) => bindings.find((b) => b.role === role)?.members;
+    expect(membersOf('roles/viewer')).toEqual([`serviceAccount:${rw}`, `serviceAccount:${ro}`]);
+    for (const role of [
+      'roles/compute.instanceAdmin.v1',
+      'roles/bigquery.dataEditor',
+      'roles/bigquery.jobUser',
+      'roles/serviceusage.serviceUsageConsumer',
+    ]) {
+      expect(membersOf(role)).toEqual([`serviceAccount:${rw}`]);
+    }
+    expect(membersOf('roles/editor')).toBeUndefined();
     expect(bindings.find((b) => b.role === 'roles/owner')?.members).toEqual([
       'user:owner@example.com',
     ]);

@@ -161,6 +161,24 @@ describe('loadConfig', () => {
     });
   });
 
+  it('grants the read-write account narrower roles than roles/editor by default', () => {
+    const gcp = loadConfig(base()).gcp;
+    expect(gcp.saRolesRw).toEqual([
+      'roles/viewer',
+      'roles/compute.instanceAdmin.v1',
+      'roles/bigquery.dataEditor',
+      'roles/bigquery.jobUser',
+      'roles/serviceusage.serviceUsageConsumer',
+    ]);
+    expect(gcp.saRolesRw).not.toContain('roles/editor');
+    expect(gcp.saRolesRo).toEqual(['roles/viewer']);
+    // billing_exports lists BigQuery datasets: setup switches the API on with the others.
+    expect(gcp.requiredApis).toContain('bigquery.googleapis.com');
+    expect(loadConfig(base({ GCP_SA_ROLES_RW: 'roles/editor' })).gcp.saRolesRw).toEqual([
+      'roles/editor',
+    ]);
+  });
+
   it('splits comma-separated lists', () => {
     const config = loadConfig(
       base({ GCP_EXTRA_SCOPES: ' a, b,,c ', GCP_SA_ROLES_RO: 'roles/viewer,roles/browser' }),
