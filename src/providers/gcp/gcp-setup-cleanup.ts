@@ -1,10 +1,14 @@
 import { Injectable } from '@nestjs/common';
+import { Clock } from '../../common/clock';
 import { type UpstreamCleanup, providerFailureReason } from '../provider';
 import { GcpSetupClient } from './setup/gcp-setup.client';
 import { GoogleApiError } from './setup/google-api-error';
 import { type IamBindingsState } from './setup/iam-bindings.step';
 import { IamPolicyConflict, IamPolicyEditor, withoutMembers } from './setup/iam-policy-editor';
 import { type ServiceAccountsState } from './setup/service-accounts.step';
+
+/** How long a disconnect spends undoing setup before it reports the rest as left. */
+export const CLEANUP_BUDGET_MS = 20_000;
 
 /** What GCP setup made upstream, read from its run's result (each step's saved state). */
 export interface GcpSetupInventory {
@@ -43,10 +47,19 @@ export class GcpSetupCleanup {
   constructor(
     private readonly google: GcpSetupClient,
     private readonly policies: IamPolicyEditor,
+    private readonly clock: Clock,
   ) {}
 
   async undo(token: string, made: GcpSetupInventory, report: UpstreamCleanup): Promise<void> {
     const root = made.rootProjectId;
+    // The DELETE waits for this under the connection's lock: past the budget, what is not yet
+    // tried is reported as left rather than held up by a slow Google (each call has its own
+    // timeout, but there may be many projects).
+    const deadline = this.clock.now() + CLEANUP_BUDGET_MS;
+    const attempt = (resource: string, fn: () => Promise<unknown>) =>
+      this.clock.now() > deadline
+        ? Promise.resolve(void report.left.push({ resource, reason: 'timed_out' }))
+        : this.attempt(report, resource, fn);
     for (const email of made.emails) {
       const account = accountName(root, email);
       let keys: string[];
@@ -58,12 +71,12 @@ export class GcpSetupCleanup {
         continue;
       }
       for (const key of keys) {
-        await this.attempt(report, key, () => this.google.deleteServiceAccountKey(token, key));
+        await attempt(key, () => this.google.deleteServiceAccountKey(token, key));
       }
     }
     const members = made.emails.map((e) => `serviceAccount:${e}`);
     for (const project of made.boundProjects) {
-      await this.attempt(report, `projects/${project}/iamPolicy`, () =>
+      await attempt(`projects/${project}/iamPolicy`, () =>
         this.policies.update(
           () => Promise.resolve(token),
           project,
@@ -72,7 +85,7 @@ export class GcpSetupCleanup {
       );
     }
     for (const email of made.emails) {
-      await this.attempt(report, accountName(root, email), () =>
+      await attempt(accountName(root, email), () =>
         this.google.deleteServiceAccount(token, root, email),
       );
     }
@@ -96,7 +109,10 @@ function accountName(projectId: string, email: string): string {
   return `projects/${projectId}/serviceAccounts/${email}`;
 }
 
-/** The short word a report gives for a delete Google refused or did not answer. */
+/**
+ * The short word a report gives for a delete Google refused or did not answer (`timed_out`: not
+ * tried, the cleanup's budget was spent).
+ */
 export function cleanupReason(err: unknown): string {
   if (err instanceof IamPolicyConflict) return 'conflict';
   if (!(err instanceof GoogleApiError)) return providerFailureReason(err);

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { SYSTEM_CLOCK } from '../../../../src/common/clock';
+import { Clock, SYSTEM_CLOCK } from '../../../../src/common/clock';
 import { type ConnectionEntity } from '../../../../src/database/entities';
 import { GcpOAuthClient } from '../../../../src/providers/gcp/gcp-oauth.client';
 import {
+  CLEANUP_BUDGET_MS,
   GcpSetupCleanup,
   gcpSetupInventory,
 } from '../../../../src/providers/gcp/gcp-setup-cleanup';
@@ -53,7 +54,7 @@ describe('GcpDriver.revoke: undoing setup upstream', () => {
       oauth,
       config,
       {} as GcpSetup,
-      new GcpSetupCleanup(setupClient, policies),
+      new GcpSetupCleanup(setupClient, policies, SYSTEM_CLOCK),
     );
   });
   afterAll(async () => {
@@ -199,6 +200,32 @@ describe('GcpDriver.revoke: undoing setup upstream', () => {
     expect(apis.serviceAccounts(made.root)).toHaveLength(2);
     expect(members(made.other)).toEqual(['user:owner@example.com']);
     expect(google.grants.refreshTokens.get(made.secret.refresh_token)?.revoked).toBe(true);
+  });
+
+  it('reports what it had no time left to try as timed_out, and still revokes the grant', async () => {
+    const made = await setUp();
+    // The budget starts at 0; every later reading is long past it.
+    let readings = 0;
+    const late = new (class extends Clock {
+      override now(): number {
+        return readings++ === 0 ? 0 : CLEANUP_BUDGET_MS + 1;
+      }
+    })();
+    const config = testConfig({}, { ...google.env(), GCP_API_ROOT_URL: apis.url });
+    const slow = new GcpDriver(
+      new GcpOAuthClient(config, 1_000),
+      config,
+      {} as GcpSetup,
+      new GcpSetupCleanup(setupClient, policies, late),
+    );
+    const report = await slow.revoke(connection, made.secret, {
+      secret: null,
+      result: made.result,
+    });
+    expect(report.removed).toEqual(['oauth_grant']);
+    expect(new Set(report.left.map((l) => l.reason))).toEqual(new Set(['timed_out']));
+    expect(report.left).toHaveLength(4); // two policies, two accounts
+    expect(apis.serviceAccounts(made.root)).toHaveLength(2);
   });
 
   it('leaves everything it lists when no token can be minted, and calls the grant dead', async () => {
