@@ -5,6 +5,7 @@ import { OAuthClients1796250000000 } from './1796250000000-OAuthClients';
 import { ExternalIdsAndAws1796256000000 } from './1796256000000-ExternalIdsAndAws';
 import { WebhookEvents1796342400000 } from './1796342400000-WebhookEvents';
 import { SecretExpiringEvent1796428800000 } from './1796428800000-SecretExpiringEvent';
+import { AuditPartialOutcome1796432400000 } from './1796432400000-AuditPartialOutcome';
 
 /** Every migration, oldest first. A new one is generated with `npm run migration:generate` and added here. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   ExternalIdsAndAws1796256000000,
   WebhookEvents1796342400000,
   SecretExpiringEvent1796428800000,
+  AuditPartialOutcome1796432400000,
 ];

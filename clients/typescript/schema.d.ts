@@ -184,8 +184,8 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Disconnect: revoke upstream, destroy the secret, mark the connection revoked
-         * @description A failed upstream revoke is audited and does not stop the local deletion. Deleting an already revoked connection answers 204 again.
+         * Disconnect: undo setup and revoke upstream, destroy the secret, mark it revoked
+         * @description What setup made upstream (GCP service accounts, their keys and bindings; the Tailscale auth key) is deleted where the grant still allows, then the grant is revoked. What could not be removed is logged, audited and reported in the connection.revoked webhook; it does not stop the local deletion. Deleting an already revoked connection answers 204 again.
          */
         delete: operations["deleteConnection"];
         options?: never;

@@ -120,6 +120,7 @@ export interface AppConfig {
       serviceusage?: string;
       iam?: string;
       iamcredentials?: string;
+      bigquery?: string;
     };
     extraScopes: string[];
     requiredApis: string[];
@@ -347,6 +348,7 @@ function toAppConfig(e: Env): AppConfig {
         serviceusage: e.GCP_SERVICEUSAGE_ROOT_URL ?? root,
         iam: e.GCP_IAM_ROOT_URL ?? root,
         iamcredentials: e.GCP_IAMCREDENTIALS_ROOT_URL ?? root,
+        bigquery: e.GCP_BIGQUERY_ROOT_URL ?? root,
       },
       extraScopes: e.GCP_EXTRA_SCOPES,
       requiredApis: e.GCP_REQUIRED_APIS,

@@ -60,6 +60,20 @@ const trustProxy = z
     return v.split(',').map((s) => s.trim());
   });
 
+/**
+ * The read-write service account's default roles (docs/providers/gcp.md says why each): what the
+ * read-only account reads, plus writes on what the default GCP_REQUIRED_APIS serve to callers —
+ * Compute Engine instances and BigQuery data — instead of `roles/editor`'s write on everything
+ * (which includes acting as any service account of the project).
+ */
+export const GCP_DEFAULT_SA_ROLES_RW = [
+  'roles/viewer',
+  'roles/compute.instanceAdmin.v1',
+  'roles/bigquery.dataEditor',
+  'roles/bigquery.jobUser',
+  'roles/serviceusage.serviceUsageConsumer',
+] as const;
+
 /** Names of variables that may also be read from `<NAME>_FILE`. */
 export const SECRET_VARIABLES = [
   'DATABASE_URL',
@@ -220,13 +234,14 @@ export const envSchema = z
     GCP_SERVICEUSAGE_ROOT_URL: httpUrl.optional(),
     GCP_IAM_ROOT_URL: httpUrl.optional(),
     GCP_IAMCREDENTIALS_ROOT_URL: httpUrl.optional(),
+    GCP_BIGQUERY_ROOT_URL: httpUrl.optional(),
     GCP_EXTRA_SCOPES: list.prefault(''),
     GCP_REQUIRED_APIS: list.prefault(
-      'cloudresourcemanager.googleapis.com,serviceusage.googleapis.com,iam.googleapis.com,iamcredentials.googleapis.com,cloudbilling.googleapis.com,compute.googleapis.com',
+      'cloudresourcemanager.googleapis.com,serviceusage.googleapis.com,iam.googleapis.com,iamcredentials.googleapis.com,cloudbilling.googleapis.com,compute.googleapis.com,bigquery.googleapis.com',
     ),
     GCP_SETUP_MAX_PROJECTS: int(1, 1000).prefault('5'),
     GCP_ROOT_PROJECT: nonEmpty.optional(),
-    GCP_SA_ROLES_RW: list.prefault('roles/editor'),
+    GCP_SA_ROLES_RW: list.prefault(GCP_DEFAULT_SA_ROLES_RW.join(',')),
     GCP_SA_ROLES_RO: list.prefault('roles/viewer'),
     GCP_SETUP_OPERATION_TIMEOUT_SECONDS: int(1, 3600).prefault('300'),
     GCP_SETUP_POLL_MS: int(10, 60_000).prefault('2000'),

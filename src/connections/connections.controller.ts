@@ -56,9 +56,12 @@ export class ConnectionsController {
   @HttpCode(204)
   @ApiOperation({
     operationId: 'deleteConnection',
-    summary: 'Disconnect: revoke upstream, destroy the secret, mark the connection revoked',
+    summary: 'Disconnect: undo setup and revoke upstream, destroy the secret, mark it revoked',
     description:
-      'A failed upstream revoke is audited and does not stop the local deletion. ' +
+      'What setup made upstream (GCP service accounts, their keys and bindings; the Tailscale ' +
+      'auth key) is deleted where the grant still allows, then the grant is revoked. What could ' +
+      'not be removed is logged, audited and reported in the connection.revoked webhook; it ' +
+      'does not stop the local deletion. ' +
       'Deleting an already revoked connection answers 204 again.',
   })
   @ZodResponse(204, null, 'Revoked (or already revoked)')

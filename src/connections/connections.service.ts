@@ -4,10 +4,15 @@ import { type Caller, actingUserId, callerActor } from '../auth/caller';
 import { BrokerError } from '../common/error-codes';
 import { type ConnectionEntity } from '../database/entities';
 import { ConnectionsRepository } from '../database/repositories/connections.repository';
-import { providerFailureReason } from '../providers/provider';
+import {
+  type SetupLeftovers,
+  type UpstreamCleanup,
+  providerFailureReason,
+} from '../providers/provider';
 import { ProviderRegistry } from '../providers/provider-registry';
 import {
   SECRET_STORE,
+  type SecretData,
   type SecretStore,
   SecretStoreError,
   secretStoreUnavailable,
@@ -64,9 +69,10 @@ export class ConnectionsService {
   }
 
   /**
-   * DELETE /connections/:id: revoke upstream where the provider allows, destroy the secret (all
-   * versions), mark the row `revoked`. An upstream failure is logged and audited and does not
-   * stop the local deletion — the user asked for the broker to forget the account. A secret
+   * DELETE /connections/:id: undo upstream what the connection made and revoke its grant where
+   * the provider allows, destroy the secret (all versions), mark the row `revoked`. Whatever was
+   * left upstream is logged, audited (`connection.revoke_upstream`, partial or failure) and named
+   * in the `connection.revoked` event, and does not stop the local deletion — the user asked for the broker to forget the account. A secret
    * store failure does stop it (503), leaving the row as it was so the call can be repeated.
    * Deleting an already revoked connection does nothing and succeeds (DELETE is idempotent).
    */
@@ -93,39 +99,47 @@ export class ConnectionsService {
     ]).catch((err: unknown) => {
       throw storeUnavailable(err);
     });
-    if (secret) {
-      try {
-        await this.providers
-          .get(connection.provider)
-          .revoke(connection, secret.reveal(), setupSecret?.reveal() ?? null);
-      } catch (err) {
-        const reason = providerFailureReason(err);
-        this.logger.warn(
-          { connectionId: connection.id, provider: connection.provider, reason },
-          'upstream revoke failed; deleting locally anyway',
-        );
-        await this.audit.record({
-          ...actor,
-          action: 'connection.revoke_upstream',
-          outcome: 'failure',
-          connectionId: connection.id,
-          provider: connection.provider,
-          errorCode: reason,
-          requestId,
-        });
-      }
+    // What setup made is listed in its run's result: the driver's inventory of what to undo.
+    const run = await this.runs.findLatest(connection.id);
+    const cleanup = secret
+      ? await this.revokeUpstream(connection, secret.reveal(), {
+          secret: setupSecret?.reveal() ?? null,
+          result: run?.result ?? null,
+        })
+      : null;
+    if (cleanup && cleanup.left.length > 0) {
+      const left = cleanup.left.map((l) => `${l.resource} (${l.reason})`);
+      this.logger.warn(
+        { connectionId: connection.id, provider: connection.provider, left },
+        'upstream revoke failed; deleting locally anyway',
+      );
+      await this.audit.record({
+        ...actor,
+        action: 'connection.revoke_upstream',
+        outcome: cleanup.removed.length > 0 ? 'partial' : 'failure',
+        connectionId: connection.id,
+        provider: connection.provider,
+        errorCode: cleanup.left[0].reason,
+        requestId,
+        details: { removed: cleanup.removed, left: cleanup.left },
+      });
     }
     await this.destroySecrets(connection).catch((err: unknown) => {
       throw storeUnavailable(err);
     });
     // What setup made goes with the connection: its metadata keys, and its run, so a reconnect
     // starts a fresh setup instead of resuming the finished one.
-    const run = await this.runs.findLatest(connection.id);
     const setupKeys = new Set(setupMetadataKeys(run?.result ?? null));
     const metadata = Object.fromEntries(
       Object.entries(connection.metadata).filter(([key]) => !setupKeys.has(key)),
     );
-    await this.writer.markRevoked(connection, metadata);
+    await this.writer.markRevoked(
+      connection,
+      metadata,
+      cleanup && (cleanup.removed.length > 0 || cleanup.left.length > 0)
+        ? { upstream_cleanup: cleanup }
+        : undefined,
+    );
     await this.audit.record({
       ...actor,
       action: 'connection.deleted',
@@ -133,7 +147,26 @@ export class ConnectionsService {
       connectionId: connection.id,
       provider: connection.provider,
       requestId,
+      ...(cleanup && cleanup.removed.length > 0
+        ? { details: { upstream_removed: cleanup.removed } }
+        : {}),
     });
+  }
+
+  /**
+   * The driver's revoke. It reports what it could not remove instead of throwing; a throw
+   * anyway (nothing could be attempted) becomes a report with everything left.
+   */
+  private async revokeUpstream(
+    connection: ConnectionEntity,
+    secret: SecretData,
+    setup: SetupLeftovers,
+  ): Promise<UpstreamCleanup> {
+    try {
+      return await this.providers.get(connection.provider).revoke(connection, secret, setup);
+    } catch (err) {
+      return { removed: [], left: [{ resource: 'upstream', reason: providerFailureReason(err) }] };
+    }
   }
 
   /**

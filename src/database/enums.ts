@@ -42,7 +42,8 @@ export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 export const ACTOR_TYPES = ['user', 'api_key', 'admin', 'system'] as const;
 export type ActorType = (typeof ACTOR_TYPES)[number];
 
-export const AUDIT_OUTCOMES = ['success', 'failure'] as const;
+/** `partial`: some of it was done (a disconnect that removed some of what setup made upstream). */
+export const AUDIT_OUTCOMES = ['success', 'partial', 'failure'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** SQL `IN (...)` list for a CHECK constraint over one of the enums above. */

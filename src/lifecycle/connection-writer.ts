@@ -202,17 +202,20 @@ export class ConnectionWriter {
    * The last write of a disconnect (its secrets are destroyed by then): the row becomes
    * `revoked` with what setup added to its metadata removed, its setup runs are forgotten (a
    * reconnect starts afresh), and `connection.revoked` is raised — all in one transaction.
+   * `extra` goes into the event's `data` beside the connection (the disconnect's
+   * `upstream_cleanup` report).
    */
   async markRevoked(
     connection: ConnectionEntity,
     metadata: Record<string, unknown>,
+    extra?: Record<string, unknown>,
   ): Promise<void> {
     await this.outbox.write(async (tx) => {
       await this.connections.update(connection.id, { status: 'revoked', metadata }, tx.manager);
       await this.runs.deleteForConnection(connection.id, tx.manager);
       const revoked = await this.connections.findById(connection.id, tx.manager);
       const event = revoked && statusChangeEvent(connection.status, revoked.status);
-      if (revoked && event) await tx.emit(event, revoked);
+      if (revoked && event) await tx.emit(event, revoked, extra);
     });
     await this.changes.publish(connection.id);
   }

@@ -8,7 +8,7 @@ import { ConnectionEntity, type PendingClaimEntity } from '../database/entities'
 import { type ActorType, type Provider } from '../database/enums';
 import { PendingClaimsRepository } from '../database/repositories/pending-claims.repository';
 import { SetupQueue } from '../jobs/setup-queue';
-import { providerFailureReason } from '../providers/provider';
+import { NO_SETUP, providerFailureReason } from '../providers/provider';
 import { ProviderRegistry } from '../providers/provider-registry';
 import {
   SECRET_STORE,
@@ -257,7 +257,11 @@ export class PendingClaims {
       metadata: row?.metadata ?? {},
     });
     try {
-      await this.providers.get(provider).revoke(connection, secret, null);
+      const report = await this.providers.get(provider).revoke(connection, secret, NO_SETUP);
+      if (report.left.length > 0) {
+        const left = report.left.map((l) => `${l.resource} (${l.reason})`);
+        this.logger.warn({ provider, left, when }, 'could not revoke an unclaimed grant');
+      }
     } catch (err) {
       const reason = providerFailureReason(err);
       this.logger.warn({ provider, reason, when }, 'could not revoke an unclaimed grant');

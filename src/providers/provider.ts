@@ -29,15 +29,18 @@ export interface CredentialProvider {
   ): Promise<TokenGrant>;
 
   /**
-   * Revokes upstream whatever the provider allows (Google's revoke endpoint, a Tailscale auth
-   * key). `setupSecret` is what post-connect setup stored, if anything. Throws `ProviderError`
-   * on failure; the caller logs, audits, and deletes locally anyway.
+   * Undoes upstream what the connection made, where the provider allows: what post-connect setup
+   * created (GCP: its service accounts, their keys and IAM bindings; Tailscale: the auth key),
+   * then the grant itself (Google's revoke endpoint). `setup` is what setup left behind: its
+   * secret, if it stored one, and its run's result (the inventory of what it made). Each piece is
+   * tried on its own; what could not be removed is reported in `left`, not thrown. A throw means
+   * nothing could be attempted; either way the caller logs, audits, and deletes locally.
    */
   revoke(
     connection: ConnectionEntity,
     secret: SecretData,
-    setupSecret: SecretData | null,
-  ): Promise<void>;
+    setup: SetupLeftovers,
+  ): Promise<UpstreamCleanup>;
 
   /** Post-connect setup, for providers that have one (setup_status is not_applicable otherwise). */
   readonly setup?: SetupDefinition;
@@ -104,6 +107,31 @@ export const DEFAULT_TOKEN_FIELDS = ['access_token', 'token_type', 'expires_at',
 
 export function tokenFieldsOf(driver: CredentialProvider | undefined): readonly string[] {
   return driver?.tokenFields ?? DEFAULT_TOKEN_FIELDS;
+}
+
+/** What post-connect setup left for a disconnect to undo. */
+export interface SetupLeftovers {
+  /** The setup secret (`connections/<id>/setup`), if setup stored one. */
+  secret: SecretData | null;
+  /** The latest setup run's result (each step's state), if setup ran. */
+  result: Record<string, unknown> | null;
+}
+
+export const NO_SETUP: SetupLeftovers = { secret: null, result: null };
+
+/**
+ * What a revoke did upstream: the resources it removed and those it had to leave, each by its
+ * provider's resource name with a short reason word (`forbidden`, `unavailable`…). Never a
+ * token or key material: it goes to logs, the audit trail and the `connection.revoked` webhook.
+ */
+export interface UpstreamCleanup {
+  removed: string[];
+  left: { resource: string; reason: string }[];
+}
+
+/** A report for a revoke with nothing upstream to undo (the provider keeps no grant there). */
+export function nothingUpstream(): UpstreamCleanup {
+  return { removed: [], left: [] };
 }
 
 /** The result of a connect or refresh: the new secret version and the facts Postgres keeps. */

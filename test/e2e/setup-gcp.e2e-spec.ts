@@ -6,7 +6,7 @@ import { BrokerHarness } from '../support/broker';
 
 /**
  * GCP post-connect setup end to end: the real connect flow (OAuth emulator) enqueues `gcp.setup`,
- * a built worker runs the five steps against the Google Cloud API emulator, and the api reports
+ * a built worker runs the six steps against the Google Cloud API emulator, and the api reports
  * progress. Each test connects its own user and Google account, on its own projects.
  */
 describe('GCP setup (e2e)', () => {
@@ -66,7 +66,7 @@ describe('GCP setup (e2e)', () => {
 
   const count = (op: string, part?: string) => apis.callsOf(op, part).length;
 
-  it('runs all five steps to succeeded, in batches of 20, and the connection follows', async () => {
+  it('runs all six steps to succeeded, in batches of 20, and the connection follows', async () => {
     const { token, id } = await connect([{ id: 'alpha-one' }, { id: 'alpha-two' }]);
     const view = await waitForSetup(broker, token, id);
     expect(view.status).toBe('succeeded');
@@ -77,6 +77,7 @@ describe('GCP setup (e2e)', () => {
       ['service_accounts', 'succeeded'],
       ['iam_bindings', 'succeeded'],
       ['propagation_check', 'succeeded'],
+      ['billing_exports', 'succeeded'],
     ]);
     for (const project of ['alpha-one', 'alpha-two']) {
       expect(apis.enabledServices(project)).toEqual([...REQUIRED_APIS].sort());
@@ -96,12 +97,19 @@ describe('GCP setup (e2e)', () => {
     const bindings = apis.policy('alpha-two').bindings;
     const rw = accounts.find((a) => a.startsWith('cbk-rw-'));
     const ro = accounts.find((a) => a.startsWith('cbk-ro-'));
-    expect(bindings.find((b) => b.role === 'roles/editor')?.members).toEqual([
-      `serviceAccount:${rw}`,
-    ]);
-    expect(bindings.find((b) => b.role === 'roles/viewer')?.members).toEqual([
-      `serviceAccount:${ro}`,
-    ]);
+    // The default roles: the read-write account reads what the read-only one does and writes
+    // Compute instances and BigQuery data; nobody gets roles/editor.
+    const membersOf = (role: string) => bindings.find((b) => b.role === role)?.members;
+    expect(membersOf('roles/viewer')).toEqual([`serviceAccount:${rw}`, `serviceAccount:${ro}`]);
+    for (const role of [
+      'roles/compute.instanceAdmin.v1',
+      'roles/bigquery.dataEditor',
+      'roles/bigquery.jobUser',
+      'roles/serviceusage.serviceUsageConsumer',
+    ]) {
+      expect(membersOf(role)).toEqual([`serviceAccount:${rw}`]);
+    }
+    expect(membersOf('roles/editor')).toBeUndefined();
     expect(bindings.find((b) => b.role === 'roles/owner')?.members).toEqual([
       'user:owner@example.com',
     ]);
@@ -118,6 +126,61 @@ describe('GCP setup (e2e)', () => {
     for (const secret of google.grants.allSecrets()) expect(redis).not.toContain(secret);
     const db = await broker.dumpDatabase();
     for (const secret of google.grants.allSecrets()) expect(db).not.toContain(secret);
+  });
+
+  it('finds the billing export tables of the selected projects and keeps where they are', async () => {
+    apis.setDatasets('bill-one', [
+      { datasetId: 'analytics', location: 'US', tables: ['events'] },
+      {
+        datasetId: 'billing_export',
+        location: 'EU',
+        tables: [
+          'gcp_billing_export_v1_01A2B3_C4D5E6_F7A8B9',
+          'gcp_billing_export_resource_v1_01A2B3_C4D5E6_F7A8B9',
+          'cloud_pricing_export',
+        ],
+      },
+    ]);
+    apis.disableBigQuery('bill-off');
+    const { token, id } = await connect([{ id: 'bill-one' }, { id: 'bill-off' }]);
+    const view = await waitForSetup(broker, token, id);
+    expect(view.status).toBe('succeeded');
+    const step = view.steps.find((s) => s.name === 'billing_exports');
+    expect(step?.status).toBe('succeeded');
+    expect(step?.detail).toContain('2 billing export table(s)');
+    expect(step?.detail).toContain('BigQuery not readable in bill-off');
+    const steps = view.result?.steps as Record<string, Record<string, unknown>>;
+    expect(steps.billing_exports.exports).toEqual([
+      {
+        project_id: 'bill-one',
+        dataset_id: 'billing_export',
+        table_id: 'gcp_billing_export_v1_01A2B3_C4D5E6_F7A8B9',
+        location: 'EU',
+        kind: 'standard',
+      },
+      {
+        project_id: 'bill-one',
+        dataset_id: 'billing_export',
+        table_id: 'gcp_billing_export_resource_v1_01A2B3_C4D5E6_F7A8B9',
+        location: 'EU',
+        kind: 'detailed',
+      },
+    ]);
+    expect(steps.billing_exports.unreadable).toEqual([
+      { project_id: 'bill-off', reason: expect.stringContaining('BigQuery refused') },
+    ]);
+  });
+
+  it('succeeds with the console hint when no billing export exists', async () => {
+    apis.setDatasets('nobill-one', [{ datasetId: 'analytics', tables: ['events'] }]);
+    const { token, id } = await connect([{ id: 'nobill-one' }]);
+    const view = await waitForSetup(broker, token, id);
+    expect(view.status).toBe('succeeded');
+    const step = view.steps.find((s) => s.name === 'billing_exports');
+    expect(step).toMatchObject({ status: 'succeeded' });
+    expect(step?.detail).toContain('no billing export found');
+    expect(step?.detail).toContain('Billing → Billing export → BigQuery export');
+    expect(apis.callsOf('tables.list', '/nobill-one/datasets/analytics/')).toHaveLength(1);
   });
 
   it('asks for a selection above GCP_SETUP_MAX_PROJECTS, then sets up only the chosen projects', async () => {

@@ -3,7 +3,13 @@ import { BrokerError } from '../../common/error-codes';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { type ConnectionEntity } from '../../database/entities';
 import { type SecretData } from '../../secrets/secret-store';
-import { type CredentialProvider, ProviderError, type TokenGrant } from '../provider';
+import {
+  type CredentialProvider,
+  ProviderError,
+  type TokenGrant,
+  type UpstreamCleanup,
+  nothingUpstream,
+} from '../provider';
 import { refreshError } from './aws-failures';
 import { AwsStsClient, type AwsSessionCredentials } from './aws-sts.client';
 import { type AwsCredentialProcessView, type AwsCredentialsView } from './aws.schemas';
@@ -108,8 +114,9 @@ export class AwsDriver implements CredentialProvider {
     };
   }
 
-  async revoke(): Promise<void> {
+  async revoke(): Promise<UpstreamCleanup> {
     // Nothing upstream to revoke (see the class comment).
+    return nothingUpstream();
   }
 
   tokenView(

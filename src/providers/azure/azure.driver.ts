@@ -7,6 +7,8 @@ import {
   type MaintainOutcome,
   ProviderError,
   type TokenGrant,
+  type UpstreamCleanup,
+  nothingUpstream,
 } from '../provider';
 import { AzureClient, type AzureServicePrincipal } from './azure-client';
 import { AzureFailureClassifier } from './azure-failure-classifier';
@@ -92,8 +94,9 @@ export class AzureDriver implements CredentialProvider {
     return secretExpiryUpkeep(connection.metadata, found, now);
   }
 
-  async revoke(): Promise<void> {
+  async revoke(): Promise<UpstreamCleanup> {
     // Nothing upstream to revoke (see the class comment).
+    return nothingUpstream();
   }
 }
 

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { DRIVER_TOKENS } from '../provider';
 import { GcpOAuthClient } from './gcp-oauth.client';
 import { GcpDriver } from './gcp.driver';
+import { GcpSetupCleanup } from './gcp-setup-cleanup';
 import { GcpSetupModule } from './setup/gcp-setup.module';
 
 /**
@@ -10,7 +11,12 @@ import { GcpSetupModule } from './setup/gcp-setup.module';
  */
 @Module({
   imports: [GcpSetupModule],
-  providers: [GcpOAuthClient, GcpDriver, { provide: DRIVER_TOKENS.gcp, useExisting: GcpDriver }],
+  providers: [
+    GcpOAuthClient,
+    GcpSetupCleanup,
+    GcpDriver,
+    { provide: DRIVER_TOKENS.gcp, useExisting: GcpDriver },
+  ],
   exports: [DRIVER_TOKENS.gcp, GcpOAuthClient, GcpDriver],
 })
 export class GcpDriverModule {}

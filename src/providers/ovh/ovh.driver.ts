@@ -2,7 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, OVH_REGIONS, type OvhRegion } from '../../config/config';
 import { type ConnectionEntity } from '../../database/entities';
 import { type SecretData } from '../../secrets/secret-store';
-import { type CredentialProvider, ProviderError, type TokenGrant } from '../provider';
+import {
+  type CredentialProvider,
+  ProviderError,
+  type TokenGrant,
+  type UpstreamCleanup,
+  nothingUpstream,
+} from '../provider';
 import { OvhApiError, OvhClient } from './ovh-client';
 import { ovhSecret } from './ovh-token-set';
 
@@ -58,8 +64,9 @@ export class OvhDriver implements CredentialProvider {
     }
   }
 
-  async revoke(): Promise<void> {
+  async revoke(): Promise<UpstreamCleanup> {
     // Nothing upstream to revoke (see the class comment).
+    return nothingUpstream();
   }
 }
 

@@ -6,7 +6,11 @@ import {
   type CredentialProvider,
   type MaintainOutcome,
   ProviderError,
+  type SetupLeftovers,
   type TokenGrant,
+  type UpstreamCleanup,
+  nothingUpstream,
+  providerFailureReason,
 } from '../provider';
 import { TailscaleApiError, TailscaleClient } from './tailscale-client';
 import { refreshError } from './tailscale-failures';
@@ -116,34 +120,46 @@ export class TailscaleDriver implements CredentialProvider {
     };
   }
 
-  /** Deletes the auth key that setup created (its id is in the setup secret). */
+  /**
+   * Deletes the auth key that setup created (its id is in the setup secret). A key Tailscale no
+   * longer knows is gone already; one that could not be deleted is reported as left.
+   */
   async revoke(
     _connection: ConnectionEntity,
     secret: SecretData,
-    setupSecret: SecretData | null,
-  ): Promise<void> {
-    const keyId = setupSecret?.[TAILSCALE_AUTH_KEY_ID];
-    if (!keyId) return;
-    const { clientId, clientSecret } = oauthClientOf(secret);
+    setup: SetupLeftovers,
+  ): Promise<UpstreamCleanup> {
+    const report = nothingUpstream();
+    const keyId = setup.secret?.[TAILSCALE_AUTH_KEY_ID];
+    if (!keyId) return report;
+    const tailnet = secret.tailnet || '-';
+    const resource = `tailnet/${tailnet}/keys/${keyId}`;
     let accessToken: string;
     try {
+      const { clientId, clientSecret } = oauthClientOf(secret);
       // The stored token may have expired long ago: mint one for the delete.
       accessToken = (await this.client.mintToken(clientId, clientSecret)).accessToken;
     } catch (err) {
-      throw refreshError(err);
+      const failure = err instanceof ProviderError ? err : refreshError(err);
+      report.left.push({ resource, reason: providerFailureReason(failure) });
+      return report;
     }
     try {
-      await this.client.deleteKey(accessToken, secret.tailnet || '-', keyId);
+      await this.client.deleteKey(accessToken, tailnet, keyId);
+      report.removed.push(resource);
     } catch (err) {
       const status = err instanceof TailscaleApiError ? err.status : 0;
-      throw new ProviderError(
-        status === 401 || status === 403 ? 'permanent' : 'transient',
-        'tailscale_key_delete_failed',
-        `tailscale auth key delete failed (${status || 'no response'})`,
-        { cause: err, status },
-      );
+      report.left.push({ resource, reason: cleanupReason(status) });
     }
+    return report;
   }
+}
+
+/** The reason word for an auth key delete Tailscale refused or did not answer. */
+function cleanupReason(status: number): string {
+  if (status === 401 || status === 403) return 'forbidden';
+  if (status === 0 || status === 429 || status >= 500) return 'unavailable';
+  return 'rejected';
 }
 
 function oauthClientOf(secret: SecretData): { clientId: string; clientSecret: string } {

@@ -5,8 +5,9 @@ import { type AddressInfo } from 'node:net';
 /**
  * The Google Cloud APIs that setup calls, on one origin (what GCP_API_ROOT_URL points at):
  * Resource Manager v1 (projects.list, get/setIamPolicy with etags), Cloud Billing (billingInfo),
- * Service Usage (batchEnable + long-running operations), IAM (serviceAccounts.create) and IAM
- * Credentials (generateAccessToken). Both Service Usage and Resource Manager serve
+ * Service Usage (batchEnable + long-running operations), IAM (serviceAccounts create/delete,
+ * keys list/delete), IAM Credentials (generateAccessToken) and BigQuery v2 (datasets.list,
+ * tables.list, paged). Both Service Usage and Resource Manager serve
  * `/v1/operations/{name}`, so operations are routed by the name the emulator handed out. Every
  * call is recorded; wire format as Google's (errors as `{ error: { code, message, status } }`).
  */
@@ -20,13 +21,21 @@ export interface FakeProject {
 }
 
 export interface GoogleApiCall {
-  api: 'crm' | 'billing' | 'serviceusage' | 'iam' | 'iamcredentials';
+  api: 'crm' | 'billing' | 'serviceusage' | 'iam' | 'iamcredentials' | 'bigquery';
   method: string;
   /** e.g. `projects.list`, `services.batchEnable`, `operations.get`. */
   op: string;
   path: string;
+  query: Record<string, string[]>;
   body: unknown;
   status?: number;
+}
+
+/** A BigQuery dataset the emulator serves, with its tables. */
+export interface FakeDataset {
+  datasetId: string;
+  location?: string;
+  tables: string[];
 }
 
 export interface Binding {
@@ -52,6 +61,16 @@ export interface FakeGoogleApis {
   allow(op: string): void;
   enabledServices(projectId: string): string[];
   serviceAccounts(projectId: string): string[];
+  /** Gives a service account a user-managed key; returns the key's resource name. */
+  addKey(email: string): string;
+  /** The resource names of an account's user-managed keys. */
+  keysOf(email: string): string[];
+  /** The BigQuery datasets (and their tables) of a project; none by default. */
+  setDatasets(projectId: string, datasets: FakeDataset[]): void;
+  /** BigQuery answers 403 SERVICE_DISABLED for this project, as when its API is off. */
+  disableBigQuery(projectId: string): void;
+  /** Datasets and tables lists answer at most this many items per page (default 2). */
+  pageSize: number;
   policy(projectId: string): { bindings: Binding[]; etag: string };
   /** Calls of one op, optionally filtered by a path fragment. */
   callsOf(op: string, pathPart?: string): GoogleApiCall[];
@@ -76,6 +95,9 @@ export async function startFakeGoogleApis(
   const grantedAt = new Map<string, number>();
   const operations = new Map<string, Operation>();
   const denied = new Map<string, string>();
+  const keys = new Map<string, Set<string>>();
+  const datasets = new Map<string, FakeDataset[]>();
+  const bigqueryOff = new Set<string>();
   const calls: GoogleApiCall[] = [];
 
   const policyOf = (project: string) => {
@@ -102,6 +124,16 @@ export async function startFakeGoogleApis(
     allow: (op: string) => denied.delete(op),
     enabledServices: (p: string) => [...(enabled.get(p) ?? [])].sort(),
     serviceAccounts: (p: string) => [...(accounts.get(p) ?? [])].sort(),
+    addKey: (email: string) => {
+      const project = email.split('@')[1]?.split('.')[0] ?? '-';
+      const name = `projects/${project}/serviceAccounts/${email}/keys/${randomBytes(20).toString('hex')}`;
+      keys.set(email, (keys.get(email) ?? new Set<string>()).add(name));
+      return name;
+    },
+    keysOf: (email: string) => [...(keys.get(email) ?? [])].sort(),
+    setDatasets: (p: string, d: FakeDataset[]) => datasets.set(p, d),
+    disableBigQuery: (p: string) => bigqueryOff.add(p),
+    pageSize: 2,
     policy: (p: string) => policyOf(p),
     callsOf: (op: string, part?: string) =>
       calls.filter((c) => c.op === op && (part === undefined || c.path.includes(part))),
@@ -191,6 +223,103 @@ export async function startFakeGoogleApis(
       accounts.set(m[1], set);
       return [200, { name: `projects/${m[1]}/serviceAccounts/${email}`, email, projectId: m[1] }];
     }
+    if (
+      req.method === 'DELETE' &&
+      (m = /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/]+)$/.exec(path))
+    ) {
+      const set = accounts.get(m[1]);
+      if (!set?.delete(m[2]))
+        return error(404, 'NOT_FOUND', `Service account ${m[2]} does not exist.`);
+      keys.delete(m[2]);
+      return [200, {}];
+    }
+    if (
+      req.method === 'GET' &&
+      (m = /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/]+)\/keys$/.exec(path))
+    ) {
+      const email = m[2];
+      if (!accounts.get(m[1])?.has(email)) {
+        return error(404, 'NOT_FOUND', `Service account ${email} does not exist.`);
+      }
+      // Google's own system-managed key is always there; keyTypes=USER_MANAGED leaves it out.
+      const system = {
+        name: `projects/${m[1]}/serviceAccounts/${email}/keys/system0`,
+        keyType: 'SYSTEM_MANAGED',
+      };
+      const user = [...(keys.get(email) ?? [])].map((name) => ({ name, keyType: 'USER_MANAGED' }));
+      const types = call.query.keyTypes ?? [];
+      const listed = [system, ...user].filter(
+        (k) => types.length === 0 || types.includes(k.keyType),
+      );
+      return [200, { keys: listed }];
+    }
+    if (
+      req.method === 'DELETE' &&
+      (m = /^\/v1\/projects\/[^/]+\/serviceAccounts\/([^/]+)\/keys\/[^/]+$/.exec(path))
+    ) {
+      if (!keys.get(m[1])?.delete(path.slice(4))) return error(404, 'NOT_FOUND', 'key not found');
+      return [200, {}];
+    }
+    if (
+      req.method === 'GET' &&
+      (m = /^\/bigquery\/v2\/projects\/([^/]+)\/datasets(?:\/([^/]+)\/tables)?$/.exec(path))
+    ) {
+      const project = m[1];
+      if (bigqueryOff.has(project)) {
+        return error(
+          403,
+          'PERMISSION_DENIED',
+          `BigQuery API has not been used in project ${project} before or it is disabled.`,
+        );
+      }
+      const own = datasets.get(project) ?? [];
+      const start = Number(call.query.pageToken?.[0] ?? '0');
+      const page = <T>(items: T[]) => ({
+        items: items.slice(start, start + fake.pageSize),
+        next: start + fake.pageSize < items.length ? String(start + fake.pageSize) : undefined,
+      });
+      if (m[2] === undefined) {
+        const { items, next } = page(own);
+        return [
+          200,
+          {
+            kind: 'bigquery#datasetList',
+            ...(items.length > 0
+              ? {
+                  datasets: items.map((d) => ({
+                    kind: 'bigquery#dataset',
+                    id: `${project}:${d.datasetId}`,
+                    datasetReference: { projectId: project, datasetId: d.datasetId },
+                    location: d.location ?? 'US',
+                  })),
+                }
+              : {}),
+            ...(next ? { nextPageToken: next } : {}),
+          },
+        ];
+      }
+      const dataset = own.find((d) => d.datasetId === m?.[2]);
+      if (!dataset) return error(404, 'NOT_FOUND', `Not found: Dataset ${project}:${m[2]}`);
+      const { items, next } = page(dataset.tables);
+      return [
+        200,
+        {
+          kind: 'bigquery#tableList',
+          totalItems: dataset.tables.length,
+          ...(items.length > 0
+            ? {
+                tables: items.map((t) => ({
+                  kind: 'bigquery#table',
+                  id: `${project}:${dataset.datasetId}.${t}`,
+                  tableReference: { projectId: project, datasetId: dataset.datasetId, tableId: t },
+                  type: 'TABLE',
+                })),
+              }
+            : {}),
+          ...(next ? { nextPageToken: next } : {}),
+        },
+      ];
+    }
     if (req.method === 'POST' && (m = /^\/v1\/projects\/([^/]+):getIamPolicy$/.exec(path))) {
       const p = policyOf(m[1]);
       return [200, { version: 3, etag: p.etag, bindings: p.bindings }];
@@ -249,10 +378,13 @@ export async function startFakeGoogleApis(
       } catch {
         // left empty: the route answers as Google would to a missing field
       }
+      const query: Record<string, string[]> = {};
+      for (const [k, v] of url.searchParams) (query[k] ??= []).push(v);
       const call: GoogleApiCall = {
         ...classify(req.method ?? 'GET', path),
         method: req.method ?? 'GET',
         path,
+        query,
         body,
       };
       calls.push(call);
@@ -286,6 +418,12 @@ function classify(method: string, path: string): Pick<GoogleApiCall, 'api' | 'op
     return { api: 'iamcredentials', op: 'generateAccessToken' };
   if (path.endsWith('/serviceAccounts') && method === 'POST')
     return { api: 'iam', op: 'serviceAccounts.create' };
+  if (path.startsWith('/bigquery/v2/'))
+    return { api: 'bigquery', op: path.endsWith('/tables') ? 'tables.list' : 'datasets.list' };
+  if (/\/serviceAccounts\/[^/]+\/keys\/[^/]+$/.test(path)) return { api: 'iam', op: 'keys.delete' };
+  if (path.endsWith('/keys')) return { api: 'iam', op: 'keys.list' };
+  if (/\/serviceAccounts\/[^/:]+$/.test(path) && method === 'DELETE')
+    return { api: 'iam', op: 'serviceAccounts.delete' };
   if (path.endsWith(':getIamPolicy')) return { api: 'crm', op: 'projects.getIamPolicy' };
   if (path.endsWith(':setIamPolicy')) return { api: 'crm', op: 'projects.setIamPolicy' };
   return { api: 'crm', op: 'unknown' };

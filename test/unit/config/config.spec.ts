@@ -148,6 +148,7 @@ describe('loadConfig', () => {
       base({
         GCP_API_ROOT_URL: 'http://127.0.0.1:9000',
         GCP_SERVICEUSAGE_ROOT_URL: 'http://127.0.0.1:9001/',
+        GCP_BIGQUERY_ROOT_URL: 'http://127.0.0.1:9002',
       }),
     );
     expect(config.gcp.apiRootUrls).toEqual({
@@ -156,7 +157,26 @@ describe('loadConfig', () => {
       serviceusage: 'http://127.0.0.1:9001',
       iam: 'http://127.0.0.1:9000',
       iamcredentials: 'http://127.0.0.1:9000',
+      bigquery: 'http://127.0.0.1:9002',
     });
+  });
+
+  it('grants the read-write account narrower roles than roles/editor by default', () => {
+    const gcp = loadConfig(base()).gcp;
+    expect(gcp.saRolesRw).toEqual([
+      'roles/viewer',
+      'roles/compute.instanceAdmin.v1',
+      'roles/bigquery.dataEditor',
+      'roles/bigquery.jobUser',
+      'roles/serviceusage.serviceUsageConsumer',
+    ]);
+    expect(gcp.saRolesRw).not.toContain('roles/editor');
+    expect(gcp.saRolesRo).toEqual(['roles/viewer']);
+    // billing_exports lists BigQuery datasets: setup switches the API on with the others.
+    expect(gcp.requiredApis).toContain('bigquery.googleapis.com');
+    expect(loadConfig(base({ GCP_SA_ROLES_RW: 'roles/editor' })).gcp.saRolesRw).toEqual([
+      'roles/editor',
+    ]);
   });
 
   it('splits comma-separated lists', () => {

@@ -39,6 +39,13 @@ const sdk = {
 
 export const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
 const BILLING_ROOT = 'https://cloudbilling.googleapis.com';
+const BIGQUERY_ROOT = 'https://bigquery.googleapis.com';
+
+/** A BigQuery dataset as datasets.list shows it. */
+export interface BigQueryDataset {
+  datasetId: string;
+  location: string;
+}
 
 /**
  * The Google Cloud APIs setup calls (the SDK edge, STYLE practice 2). Each call takes the user's
@@ -144,6 +151,44 @@ export class GcpSetupClient {
     }
   }
 
+  /** Deletes a service account; false when Google no longer knows it (404: gone already). */
+  async deleteServiceAccount(token: string, projectId: string, email: string): Promise<boolean> {
+    const api = sdk.iam().iam({ version: 'v1', auth: auth(token), rootUrl: this.roots.iam });
+    try {
+      await api.projects.serviceAccounts.delete({
+        name: `projects/${projectId}/serviceAccounts/${email}`,
+      });
+      return true;
+    } catch (err) {
+      const failure = toGoogleApiError('serviceAccounts.delete', err);
+      if (failure.status === 404) return false;
+      throw failure;
+    }
+  }
+
+  /** The resource names of an account's user-managed keys (Google's own keys are not listed). */
+  async listUserManagedKeys(token: string, projectId: string, email: string): Promise<string[]> {
+    const api = sdk.iam().iam({ version: 'v1', auth: auth(token), rootUrl: this.roots.iam });
+    const res = await call('keys.list', () =>
+      api.projects.serviceAccounts.keys.list({
+        name: `projects/${projectId}/serviceAccounts/${email}`,
+        keyTypes: ['USER_MANAGED'],
+      }),
+    );
+    return (res.data.keys ?? []).flatMap((k) => (k.name ? [k.name] : []));
+  }
+
+  /** Deletes a service account key by its resource name; 404 (gone already) is success. */
+  async deleteServiceAccountKey(token: string, name: string): Promise<void> {
+    const api = sdk.iam().iam({ version: 'v1', auth: auth(token), rootUrl: this.roots.iam });
+    try {
+      await api.projects.serviceAccounts.keys.delete({ name });
+    } catch (err) {
+      const failure = toGoogleApiError('keys.delete', err);
+      if (failure.status !== 404) throw failure;
+    }
+  }
+
   async getIamPolicy(token: string, projectId: string): Promise<IamPolicy> {
     const api = sdk.crm().cloudresourcemanager({
       version: 'v1',
@@ -172,6 +217,55 @@ export class GcpSetupClient {
         requestBody: { policy: { ...policy, version: 3 } },
       }),
     );
+  }
+
+  /**
+   * BigQuery datasets.list, every page. There is no per-API package for BigQuery on the
+   * registry (only the whole `googleapis` bundle), so this goes through the auth client's
+   * request(), like Cloud Billing.
+   */
+  async listDatasets(token: string, projectId: string): Promise<BigQueryDataset[]> {
+    const out: BigQueryDataset[] = [];
+    const url = `${this.bigqueryRoot()}/bigquery/v2/projects/${encodeURIComponent(projectId)}/datasets`;
+    for (let pageToken: string | undefined; ;) {
+      const res = await call('datasets.list', () =>
+        auth(token).request<{
+          datasets?: { datasetReference?: { datasetId?: string }; location?: string }[];
+          nextPageToken?: string;
+        }>({ url, params: { maxResults: 1000, ...(pageToken ? { pageToken } : {}) } }),
+      );
+      for (const d of res.data.datasets ?? []) {
+        const datasetId = d.datasetReference?.datasetId;
+        if (datasetId) out.push({ datasetId, location: d.location ?? '' });
+      }
+      pageToken = res.data.nextPageToken || undefined;
+      if (!pageToken) return out;
+    }
+  }
+
+  /** BigQuery tables.list of one dataset, every page: the table ids. */
+  async listTables(token: string, projectId: string, datasetId: string): Promise<string[]> {
+    const out: string[] = [];
+    const url = `${this.bigqueryRoot()}/bigquery/v2/projects/${encodeURIComponent(
+      projectId,
+    )}/datasets/${encodeURIComponent(datasetId)}/tables`;
+    for (let pageToken: string | undefined; ;) {
+      const res = await call('tables.list', () =>
+        auth(token).request<{
+          tables?: { tableReference?: { tableId?: string } }[];
+          nextPageToken?: string;
+        }>({ url, params: { maxResults: 1000, ...(pageToken ? { pageToken } : {}) } }),
+      );
+      for (const t of res.data.tables ?? []) {
+        if (t.tableReference?.tableId) out.push(t.tableReference.tableId);
+      }
+      pageToken = res.data.nextPageToken || undefined;
+      if (!pageToken) return out;
+    }
+  }
+
+  private bigqueryRoot(): string {
+    return this.roots.bigquery ?? BIGQUERY_ROOT;
   }
 
   /** Proves the account exists and can be impersonated; the minted token is dropped unread. */

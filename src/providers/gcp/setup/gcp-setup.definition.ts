@@ -7,24 +7,26 @@ import {
   type SetupRunFacts,
 } from '../../setup-definition';
 import { type SetupStep } from '../../setup-step';
+import { BillingExportsStep } from './billing-exports.step';
 import { EnableApisStep } from './enable-apis.step';
 import { IamBindingsStep } from './iam-bindings.step';
 import { ListProjectsStep, eligibleProjects, selectionOf } from './list-projects.step';
 import { PropagationCheckStep } from './propagation-check.step';
 import { ServiceAccountsStep } from './service-accounts.step';
 
-/** The GCP setup steps, in order (SPEC §5). Names are part of the API (GET /connections/:id/setup). */
+/** The GCP setup steps, in order (SPEC §5, and §14's billing-export discovery last). Names are part of the API (GET /connections/:id/setup). */
 export const GCP_SETUP_STEPS = [
   'list_projects',
   'enable_apis',
   'service_accounts',
   'iam_bindings',
   'propagation_check',
+  'billing_exports',
 ] as const;
 export type GcpSetupStepName = (typeof GCP_SETUP_STEPS)[number];
 
 /**
- * GCP's setup: the five steps of SPEC §5, and its one input, a project selection (`project_ids`)
+ * GCP's setup: the five steps of SPEC §5, then billing-export discovery (SPEC §14), and its one input, a project selection (`project_ids`)
  * that answers needs_selection; changing it re-runs the steps that act on projects.
  */
 @Injectable()
@@ -47,8 +49,16 @@ export class GcpSetup implements SetupDefinition {
     serviceAccounts: ServiceAccountsStep,
     iamBindings: IamBindingsStep,
     propagationCheck: PropagationCheckStep,
+    billingExports: BillingExportsStep,
   ) {
-    this.steps = [listProjects, enableApis, serviceAccounts, iamBindings, propagationCheck];
+    this.steps = [
+      listProjects,
+      enableApis,
+      serviceAccounts,
+      iamBindings,
+      propagationCheck,
+      billingExports,
+    ];
   }
 
   present(run: SetupRunFacts): Record<string, unknown> {

@@ -1,21 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config/config';
-import { backoffMs } from '../../../common/backoff';
-import { Clock } from '../../../common/clock';
 import {
   type SetupContext,
   type SetupStep,
   SetupStepError,
   type StepOutcome,
 } from '../../setup-step';
-import { GcpSetupClient, type IamPolicy } from './gcp-setup.client';
-import { GoogleApiError, toStepError } from './google-api-error';
+import { toStepError } from './google-api-error';
+import { IamPolicyConflict, IamPolicyEditor, withBindings } from './iam-policy-editor';
 import { selectedProjects } from './list-projects.step';
 import { type ServiceAccountsState } from './service-accounts.step';
 
 const ROLES = ['roles/resourcemanager.projectIamAdmin'];
-/** Read-modify-write rounds per project before the step gives up (the job retries later). */
-export const MAX_POLICY_ROUNDS = 6;
 
 export interface IamBindingsState {
   /** Projects whose policy already holds every binding. */
@@ -36,37 +32,15 @@ export function wantedBindings(
 }
 
 /**
- * Adds what is missing to a policy, touching only unconditional bindings; null when nothing is.
- * Conditional bindings (version 3) are kept as they are.
- */
-export function withBindings(policy: IamPolicy, wanted: [string, string][]): IamPolicy | null {
-  const bindings = (policy.bindings ?? []).map((b) => ({ ...b, members: [...(b.members ?? [])] }));
-  let changed = false;
-  for (const [role, member] of wanted) {
-    let binding = bindings.find((b) => b.role === role && !b.condition);
-    if (!binding) {
-      binding = { role, members: [] };
-      bindings.push(binding);
-    }
-    if (!binding.members.includes(member)) {
-      binding.members.push(member);
-      changed = true;
-    }
-  }
-  return changed ? { ...policy, bindings, version: 3 } : null;
-}
-
-/**
  * iam_bindings: on each selected project, getIamPolicy (v3) → add the missing bindings →
- * setIamPolicy with the etag read; a concurrent change (409/ABORTED) means read again, with backoff.
+ * setIamPolicy with the etag read (IamPolicyEditor), retried with backoff on a concurrent change.
  */
 @Injectable()
 export class IamBindingsStep implements SetupStep {
   readonly name = 'iam_bindings';
 
   constructor(
-    private readonly google: GcpSetupClient,
-    private readonly clock: Clock,
+    private readonly policies: IamPolicyEditor,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -92,24 +66,17 @@ export class IamBindingsStep implements SetupStep {
     projectId: string,
     wanted: [string, string][],
   ): Promise<void> {
-    for (let round = 0; round < MAX_POLICY_ROUNDS; round++) {
-      try {
-        const token = await ctx.accessToken();
-        const updated = withBindings(await this.google.getIamPolicy(token, projectId), wanted);
-        if (updated === null) return;
-        await this.google.setIamPolicy(token, projectId, updated);
-        return;
-      } catch (err) {
-        if (!(err instanceof GoogleApiError && err.conflict)) {
-          throw toStepError(err, `updating the IAM policy of ${projectId}`, ROLES);
-        }
+    try {
+      await this.policies.update(
+        () => ctx.accessToken(),
+        projectId,
+        (policy) => withBindings(policy, wanted),
+      );
+    } catch (err) {
+      if (err instanceof IamPolicyConflict) {
+        throw new SetupStepError('gcp_iam_conflict', err.message, { retryable: true });
       }
-      await this.clock.sleep(backoffMs(this.config.gcp.setup.retryBaseMs, round, 30_000));
+      throw toStepError(err, `updating the IAM policy of ${projectId}`, ROLES);
     }
-    throw new SetupStepError(
-      'gcp_iam_conflict',
-      `The IAM policy of ${projectId} kept changing while it was being updated`,
-      { retryable: true },
-    );
   }
 }

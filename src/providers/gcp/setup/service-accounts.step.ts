@@ -1,7 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config/config';
-import { type SetupContext, type SetupStep, type StepOutcome } from '../../setup-step';
+import {
+  type SetupContext,
+  SetupCancelled,
+  type SetupStep,
+  type StepOutcome,
+} from '../../setup-step';
 import { GcpSetupClient } from './gcp-setup.client';
 import { toStepError } from './google-api-error';
 import { selectedProjects } from './list-projects.step';
@@ -46,18 +51,30 @@ export class ServiceAccountsStep implements SetupStep {
     for (const level of ['rw', 'ro'] as const) {
       if (state.accounts[level]) continue;
       const accountId = serviceAccountId(ctx.connection.userId, level);
+      const token = await ctx.accessToken();
+      let made: { email: string; created: boolean };
       try {
-        const { email } = await this.google.createServiceAccount(
-          await ctx.accessToken(),
+        made = await this.google.createServiceAccount(
+          token,
           root,
           accountId,
           level === 'rw' ? 'Credential broker (read-write)' : 'Credential broker (read-only)',
         );
-        state.accounts[level] = { email };
       } catch (err) {
         throw toStepError(err, `creating a service account in ${root}`, ROLES);
       }
+      state.accounts[level] = { email: made.email };
       await ctx.saveState(state);
+      try {
+        await ctx.assertConnected();
+      } catch (err) {
+        // Disconnected while the account was being made: the disconnect read setup's inventory
+        // before it was saved, so the account just created must not outlive the connection.
+        if (err instanceof SetupCancelled && made.created) {
+          await this.google.deleteServiceAccount(token, root, made.email).catch(() => undefined);
+        }
+        throw err;
+      }
     }
     await ctx.mergeMetadata({ root_project_id: root });
     return { status: 'succeeded', detail: `service accounts ready in ${root}` };

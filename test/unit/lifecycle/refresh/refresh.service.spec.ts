@@ -21,6 +21,7 @@ import {
   type TokenGrant,
 } from '../../../../src/providers/provider';
 import { type ProviderRegistry } from '../../../../src/providers/provider-registry';
+import { type UpstreamCleanup } from '../../../../src/providers/provider';
 import { type SecretData } from '../../../../src/secrets/secret-store';
 import { InMemorySecretStore } from '../../../support/in-memory-secret-store';
 import { RecordingOutbox } from '../../../support/recording-outbox';
@@ -86,7 +87,9 @@ class FakeDriver implements CredentialProvider {
       }
     );
   }
-  async revoke(): Promise<void> {}
+  async revoke(): Promise<UpstreamCleanup> {
+    return { removed: [], left: [] };
+  }
 }
 
 describe('RefreshService (single-flight, failures, CAS)', () => {

@@ -22,6 +22,7 @@ const GCP_STEPS = [
   'service_accounts',
   'iam_bindings',
   'propagation_check',
+  'billing_exports',
 ];
 
 /** A step that records its calls and does what the test says. */
@@ -143,7 +144,7 @@ describe('SetupRunner', () => {
     expect(h.run.steps[2]).toMatchObject({ status: 'pending', error_code: 'gcp_unavailable' });
     fail = false;
     await h.runner.run('c1', { lastAttempt: false });
-    expect(steps.map((s) => s.calls.length)).toEqual([1, 1, 2, 1, 1]);
+    expect(steps.map((s) => s.calls.length)).toEqual([1, 1, 2, 1, 1, 1]);
     expect(h.run.status).toBe('succeeded');
   });
 
@@ -230,6 +231,7 @@ describe('SetupRunner', () => {
     expect(h.run.steps.map((s) => s.status)).toEqual([
       'succeeded',
       'succeeded',
+      'pending',
       'pending',
       'pending',
       'pending',

@@ -3,14 +3,18 @@ import { type AppConfig } from '../../../../src/config/config';
 import { type ConnectionEntity } from '../../../../src/database/entities';
 import { GcpOAuthClient } from '../../../../src/providers/gcp/gcp-oauth.client';
 import { GcpDriver } from '../../../../src/providers/gcp/gcp.driver';
+import { type GcpSetupCleanup } from '../../../../src/providers/gcp/gcp-setup-cleanup';
+import { NO_SETUP } from '../../../../src/providers/provider';
 import { type FakeGoogle, startFakeGoogle } from '../../../fakes/google/fake-google';
 import { expectProviderError } from '../../../support/expect-provider-error';
 import { freePort } from '../../../support/processes';
 import { testConfig } from '../../../support/test-config';
 import { type GcpSetup } from '../../../../src/providers/gcp/setup/gcp-setup.definition';
 
-/** Refresh and revoke do not touch setup. */
-const NO_SETUP = {} as GcpSetup;
+/** Refresh and revoke do not touch setup's steps. */
+const NO_STEPS = {} as GcpSetup;
+/** Nothing to clean up: these revokes have no setup result (gcp-setup-cleanup.spec covers it). */
+const NO_CLEANUP = {} as GcpSetupCleanup;
 
 const CLOUD_PLATFORM = 'https://www.googleapis.com/auth/cloud-platform';
 
@@ -33,7 +37,7 @@ describe('GcpDriver / GcpOAuthClient', () => {
     google = await startFakeGoogle();
     const config = configFor(google);
     client = new GcpOAuthClient(config, 1_000);
-    driver = new GcpDriver(client, config, NO_SETUP);
+    driver = new GcpDriver(client, config, NO_STEPS, NO_CLEANUP);
   });
   afterAll(() => google.close());
   afterEach(() => google.clearFaults());
@@ -105,7 +109,7 @@ describe('GcpDriver / GcpOAuthClient', () => {
     const { refreshToken } = await grant();
     const wrong = configFor(google, { GCP_CLIENT_SECRET: 'GOCSPX-wrong' });
     const err = await expectProviderError(
-      new GcpDriver(new GcpOAuthClient(wrong), wrong, NO_SETUP).refresh(connection, {
+      new GcpDriver(new GcpOAuthClient(wrong), wrong, NO_STEPS, NO_CLEANUP).refresh(connection, {
         refresh_token: refreshToken,
       }),
       { kind: 'permanent', reason: 'invalid_client', status: 401 },
@@ -200,7 +204,12 @@ describe('GcpDriver / GcpOAuthClient', () => {
 
   it('revokes with the refresh token in the form body, which ends the grant', async () => {
     const { refreshToken } = await grant();
-    await driver.revoke(connection, { refresh_token: refreshToken, access_token: 'ya29.other' });
+    const report = await driver.revoke(
+      connection,
+      { refresh_token: refreshToken, access_token: 'ya29.other' },
+      NO_SETUP,
+    );
+    expect(report).toEqual({ removed: ['oauth_grant'], left: [] });
     const call = google.calls.at(-1);
     expect(call).toMatchObject({
       method: 'POST',
@@ -211,18 +220,21 @@ describe('GcpDriver / GcpOAuthClient', () => {
     expect(google.grants.refreshTokens.get(refreshToken)?.revoked).toBe(true);
   });
 
-  it('treats revoking an already dead grant as done, and a failing revoke endpoint as transient', async () => {
+  it('treats revoking an already dead grant as done, and reports a failing revoke endpoint', async () => {
     const { refreshToken } = await grant();
-    await driver.revoke(connection, { refresh_token: refreshToken });
+    await driver.revoke(connection, { refresh_token: refreshToken }, NO_SETUP);
     await expect(
-      driver.revoke(connection, { refresh_token: refreshToken }),
-    ).resolves.toBeUndefined();
+      driver.revoke(connection, { refresh_token: refreshToken }, NO_SETUP),
+    ).resolves.toEqual({ removed: [], left: [] });
     expect(google.calls.at(-1)?.status).toBe(400);
     const live = await grant();
     google.failRevoke(503, 10);
-    await expectProviderError(driver.revoke(connection, { refresh_token: live.refreshToken }), {
-      kind: 'transient',
-      reason: 'upstream_unavailable',
+    // Reported, not thrown: the caller audits what was left and deletes locally anyway.
+    await expect(
+      driver.revoke(connection, { refresh_token: live.refreshToken }, NO_SETUP),
+    ).resolves.toEqual({
+      removed: [],
+      left: [{ resource: 'oauth_grant', reason: 'upstream_unavailable' }],
     });
   });
 
@@ -239,6 +251,8 @@ describe('GcpDriver / GcpOAuthClient', () => {
   it('is enabled only with a client id and secret', () => {
     expect(driver.isEnabled()).toBe(true);
     const off = configFor(google, { GCP_CLIENT_ID: '', GCP_CLIENT_SECRET: '' });
-    expect(new GcpDriver(new GcpOAuthClient(off), off, NO_SETUP).isEnabled()).toBe(false);
+    expect(new GcpDriver(new GcpOAuthClient(off), off, NO_STEPS, NO_CLEANUP).isEnabled()).toBe(
+      false,
+    );
   });
 });

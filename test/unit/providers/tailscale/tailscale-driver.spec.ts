@@ -2,6 +2,7 @@ import { type ConnectionEntity } from '../../../../src/database/entities';
 import { TailscaleClient } from '../../../../src/providers/tailscale/tailscale-client';
 import { tailnetName } from '../../../../src/providers/tailscale/tailscale-connect.service';
 import { TailscaleDriver } from '../../../../src/providers/tailscale/tailscale.driver';
+import { NO_SETUP } from '../../../../src/providers/provider';
 import { type FakeTailscale, startFakeTailscale } from '../../../fakes/tailscale/fake-tailscale';
 import { expectProviderError } from '../../../support/expect-provider-error';
 import { freePort } from '../../../support/processes';
@@ -85,22 +86,34 @@ describe('TailscaleDriver', () => {
   });
 
   it('revokes the auth key named in the setup secret, and nothing when there is none', async () => {
-    await driverAt(ts.url).revoke(connection, secret(), null);
+    const setup = (keyId: string) => ({ secret: { auth_key_id: keyId }, result: null });
+    expect(await driverAt(ts.url).revoke(connection, secret(), NO_SETUP)).toEqual({
+      removed: [],
+      left: [],
+    });
     expect(ts.seen).toEqual([]);
     const key = ts.addKey('example.com', ['tag:broker']);
-    await driverAt(ts.url).revoke(connection, secret(), { auth_key_id: key.id });
+    expect(await driverAt(ts.url).revoke(connection, secret(), setup(key.id))).toEqual({
+      removed: [`tailnet/-/keys/${key.id}`],
+      left: [],
+    });
     expect(ts.deletedKeys).toEqual([key.id]);
     // Already gone counts as done (a repeated disconnect).
-    await driverAt(ts.url).revoke(connection, secret(), { auth_key_id: key.id });
+    await driverAt(ts.url).revoke(connection, secret(), setup(key.id));
   });
 
   it('reports a revoke it could not do', async () => {
     const key = ts.addKey('example.com', ['tag:broker']);
     ts.revokeClient(CLIENT.clientId);
-    await expectProviderError(
-      driverAt(ts.url).revoke(connection, secret(), { auth_key_id: key.id }),
-      { kind: 'permanent', reason: 'tailscale_invalid_credentials' },
-    );
+    expect(
+      await driverAt(ts.url).revoke(connection, secret(), {
+        secret: { auth_key_id: key.id },
+        result: null,
+      }),
+    ).toEqual({
+      removed: [],
+      left: [{ resource: `tailnet/-/keys/${key.id}`, reason: 'tailscale_invalid_credentials' }],
+    });
     expect(ts.keys.has(key.id)).toBe(true);
   });
 

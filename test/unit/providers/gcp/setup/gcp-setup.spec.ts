@@ -5,7 +5,7 @@ import {
   toGoogleApiError,
   toStepError,
 } from '../../../../../src/providers/gcp/setup/google-api-error';
-import { withBindings } from '../../../../../src/providers/gcp/setup/iam-bindings.step';
+import { withBindings } from '../../../../../src/providers/gcp/setup/iam-policy-editor';
 import { serviceAccountId } from '../../../../../src/providers/gcp/setup/service-accounts.step';
 import { toOpenSshEd25519 } from '../../../../../src/providers/tailscale/setup/tailscale-setup.steps';
 
