@@ -28,8 +28,9 @@ export type AuthConfig = Pick<AppConfig, 'auth'>;
   providers: [
     {
       provide: ApiKeysService,
-      inject: [getRepositoryToken(ApiKeyEntity), Clock],
-      useFactory: (keys: Repository<ApiKeyEntity>, clock: Clock) => new ApiKeysService(keys, clock),
+      inject: [getRepositoryToken(ApiKeyEntity), { token: Clock, optional: true }],
+      useFactory: (keys: Repository<ApiKeyEntity>, clock: Clock | undefined) =>
+        new ApiKeysService(keys, clock ?? SYSTEM_CLOCK),
     },
     {
       provide: JwtVerifier,
