@@ -287,12 +287,18 @@ describe('webhooks (e2e)', () => {
     const all = received('connection.connected', id);
     expect(all).toHaveLength(3);
     expect(new Set(all.map((r) => r.webhookId))).toEqual(new Set([`msg_${row.id}`]));
-    const audit = await broker.dataSource.query<{ action: string }[]>(
-      `SELECT action FROM audit_events WHERE connection_id = $1 AND action = 'webhook.given_up'`,
-      [id],
-    );
+    // The audit row and the log line follow the mark (the worker writes them next): wait for them.
+    const audit = await until('the give-up audited', async () => {
+      const found = await broker.dataSource.query<{ action: string }[]>(
+        `SELECT action FROM audit_events WHERE connection_id = $1 AND action = 'webhook.given_up'`,
+        [id],
+      );
+      return found.length > 0 ? found : undefined;
+    });
     expect(audit.length).toBeGreaterThanOrEqual(1);
-    expect(broker.logs()).toContain('webhook given up after the last attempt');
+    await until('the give-up logged', () =>
+      broker.logs().includes('webhook given up after the last attempt') ? true : undefined,
+    );
     expect(broker.logs()).not.toContain('a receiver error body');
   });
 
