@@ -5,7 +5,7 @@ import { findLeaks, untilLogged } from '../fakes/google/leaks';
 import { type FakeGoogleApis, startFakeGoogleApis } from '../fakes/google-apis/fake-google-apis';
 import { BrokerHarness } from '../support/broker';
 import { freePort } from '../support/processes';
-import { REQUIRED_APIS, waitForSetup } from '../support/setup-runs';
+import { fastGcpSetupEnv, waitForSetup } from '../support/setup-runs';
 
 interface AuditRow {
   action: string;
@@ -36,11 +36,7 @@ describe('GCP disconnect undoes setup (e2e)', () => {
       env: {
         ...google.env(),
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
-        GCP_API_ROOT_URL: apis.url,
-        GCP_REQUIRED_APIS: REQUIRED_APIS.join(','),
-        GCP_SETUP_POLL_MS: '50',
-        GCP_SETUP_RETRY_BASE_MS: '50',
-        GCP_SETUP_PROPAGATION_TIMEOUT_SECONDS: '3',
+        ...fastGcpSetupEnv(apis.url),
         SETUP_JOB_BACKOFF_MS: '100',
         // Events are recorded in the outbox; nobody needs to receive them for this test.
         WEBHOOK_URL: `http://127.0.0.1:${await freePort()}/hooks`,

@@ -2,7 +2,7 @@ import { type FakeGoogle, startFakeGoogle } from '../fakes/google/fake-google';
 import { connectAndClaimGcp } from '../fakes/google/browser';
 import { type FakeGoogleApis, startFakeGoogleApis } from '../fakes/google-apis/fake-google-apis';
 import { BrokerHarness, NO_LEAKS, leaksIn } from '../support/broker';
-import { REQUIRED_APIS, waitForSetup } from '../support/setup-runs';
+import { fastGcpSetupEnv, waitForSetup } from '../support/setup-runs';
 
 interface Accounts {
   items: { email: string; access: string; project_id: string }[];
@@ -31,11 +31,7 @@ describe('GCP service-account tokens (e2e)', () => {
       env: {
         ...google.env(),
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
-        GCP_API_ROOT_URL: apis.url,
-        GCP_REQUIRED_APIS: REQUIRED_APIS.join(','),
-        GCP_SETUP_POLL_MS: '50',
-        GCP_SETUP_RETRY_BASE_MS: '50',
-        GCP_SETUP_PROPAGATION_TIMEOUT_SECONDS: '3',
+        ...fastGcpSetupEnv(apis.url),
         SETUP_JOB_BACKOFF_MS: '100',
       },
     });

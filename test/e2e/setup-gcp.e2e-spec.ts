@@ -1,7 +1,7 @@
 import { type FakeGoogle, startFakeGoogle } from '../fakes/google/fake-google';
 import { connectAndClaimGcp } from '../fakes/google/browser';
 import { type FakeGoogleApis, startFakeGoogleApis } from '../fakes/google-apis/fake-google-apis';
-import { REQUIRED_APIS, waitForSetup } from '../support/setup-runs';
+import { REQUIRED_APIS, fastGcpSetupEnv, waitForSetup } from '../support/setup-runs';
 import { BrokerHarness } from '../support/broker';
 
 /**
@@ -24,12 +24,8 @@ describe('GCP setup (e2e)', () => {
       env: {
         ...google.env(),
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
-        GCP_API_ROOT_URL: apis.url,
-        GCP_REQUIRED_APIS: REQUIRED_APIS.join(','),
+        ...fastGcpSetupEnv(apis.url),
         GCP_SETUP_MAX_PROJECTS: '3',
-        GCP_SETUP_POLL_MS: '50',
-        GCP_SETUP_RETRY_BASE_MS: '50',
-        GCP_SETUP_PROPAGATION_TIMEOUT_SECONDS: '3',
         SETUP_JOB_BACKOFF_MS: '100',
       },
     });

@@ -4,7 +4,7 @@ import { type FakeGoogleApis, startFakeGoogleApis } from '../../fakes/google-api
 import { type FakeTailscale, startFakeTailscale } from '../../fakes/tailscale/fake-tailscale';
 import { BrokerHarness } from '../../support/broker';
 import { eventually, useBrowser } from '../../support/browser';
-import { REQUIRED_APIS } from '../../support/setup-runs';
+import { fastGcpSetupEnv } from '../../support/setup-runs';
 
 const TS = {
   clientId: 'kBrowser1CNTRL',
@@ -40,12 +40,8 @@ describe('connect page: setup progress in a browser', () => {
         TAILSCALE_API_URL: ts.url,
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
         SETUP_JOB_BACKOFF_MS: '100',
-        GCP_API_ROOT_URL: apis.url,
-        GCP_REQUIRED_APIS: REQUIRED_APIS.join(','),
+        ...fastGcpSetupEnv(apis.url),
         GCP_SETUP_MAX_PROJECTS: '3',
-        GCP_SETUP_POLL_MS: '50',
-        GCP_SETUP_RETRY_BASE_MS: '50',
-        GCP_SETUP_PROPAGATION_TIMEOUT_SECONDS: '3',
       },
     });
     await broker.startWorker();

@@ -11,7 +11,7 @@ import { type FakeOvh, startFakeOvh } from '../../fakes/ovh/fake-ovh';
 import { type FakeTailscale, startFakeTailscale } from '../../fakes/tailscale/fake-tailscale';
 import { BrokerHarness } from '../../support/broker';
 import { eventually, useBrowser } from '../../support/browser';
-import { REQUIRED_APIS } from '../../support/setup-runs';
+import { fastGcpSetupEnv } from '../../support/setup-runs';
 
 const AZURE = {
   tenant: '7c2f1a4e-0b3d-4e8f-9a61-2d5c8b7e4f10',
@@ -71,11 +71,7 @@ describe('sign in and connect every provider (browser)', () => {
         LOGIN_PROVIDERS: 'github',
         LOGIN_ALLOWED_USERS: 'ada',
         ...google.env(),
-        GCP_API_ROOT_URL: apis.url,
-        GCP_REQUIRED_APIS: REQUIRED_APIS.join(','),
-        GCP_SETUP_POLL_MS: '50',
-        GCP_SETUP_RETRY_BASE_MS: '50',
-        GCP_SETUP_PROPAGATION_TIMEOUT_SECONDS: '3',
+        ...fastGcpSetupEnv(apis.url),
         OVH_EU_CLIENT_ID: ovh.clientId,
         OVH_EU_CLIENT_SECRET: ovh.clientSecret,
         OVH_EU_AUTH_URL: ovh.authUrl,
