@@ -1,25 +1,18 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import { type AddressInfo } from 'node:net';
-import { Webhook } from 'standardwebhooks';
 import { type FakeApp, type FakeAzure, startFakeAzure } from '../fakes/azure/fake-azure';
 import { BrokerHarness, NO_LEAKS, leaksIn } from '../support/broker';
 import { eventually } from '../support/lifecycle-seed';
+import { type WebhookReceiver, startWebhookReceiver } from '../support/webhook-receiver';
 
 interface Connection {
   id: string;
   status: string;
   metadata: Record<string, unknown>;
 }
-interface Receipt {
-  webhookId: string;
-  raw: string;
-  verified: boolean;
-  body: {
-    id: string;
-    type: string;
-    data: { connection: Connection & Record<string, unknown>; secret_expires_at?: string };
-  };
+interface EventBody {
+  id: string;
+  type: string;
+  data: { connection: Connection & Record<string, unknown>; secret_expires_at?: string };
 }
 
 const DAY = 86_400_000;
@@ -48,11 +41,9 @@ function app(prefix: string, expiresInDays: number, extra: Partial<FakeApp> = {}
 describe('Azure client secret expiry (e2e)', () => {
   let azure: FakeAzure;
   let broker: BrokerHarness;
-  let receiver: Server;
+  let receiver: WebhookReceiver<EventBody>;
   let alice: string;
-  const receipts: Receipt[] = [];
   const responses: string[] = [];
-  const verifier = new Webhook(WEBHOOK_SECRET);
   // Expires in 10 days; in 5 days but the principal may not read Graph at first; in 200 days.
   const soon = app('Sn1', 10);
   const shy = app('Sh2', 5, { graphDenied: true });
@@ -76,7 +67,7 @@ describe('Azure client secret expiry (e2e)', () => {
     return res.body as Connection;
   }
   const expiring = (id: string) =>
-    receipts.filter(
+    receiver.receipts.filter(
       (r) => r.body.type === 'connection.secret_expiring' && r.body.data.connection.id === id,
     );
   /** Graph reads of a principal's application: one per maintenance pass while it is unknown. */
@@ -88,27 +79,7 @@ describe('Azure client secret expiry (e2e)', () => {
   }
 
   beforeAll(async () => {
-    receiver = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (d: Buffer) => (raw += d.toString()));
-      req.on('end', () => {
-        const webhookId = String(req.headers['webhook-id']);
-        let verified = true;
-        try {
-          verifier.verify(raw, {
-            'webhook-id': webhookId,
-            'webhook-timestamp': String(req.headers['webhook-timestamp']),
-            'webhook-signature': String(req.headers['webhook-signature']),
-          });
-        } catch {
-          verified = false;
-        }
-        receipts.push({ webhookId, raw, verified, body: JSON.parse(raw) as Receipt['body'] });
-        res.writeHead(verified ? 204 : 400).end();
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const port = (receiver.address() as AddressInfo).port;
+    receiver = await startWebhookReceiver<EventBody>(WEBHOOK_SECRET);
 
     azure = await startFakeAzure();
     for (const a of [soon, shy, later]) azure.addApp(TENANT, a);
@@ -120,7 +91,7 @@ describe('Azure client secret expiry (e2e)', () => {
         NODE_EXTRA_CA_CERTS: azure.ca.extraCaCerts,
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
         SETUP_MAINTENANCE_INTERVAL_SECONDS: '1',
-        WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/in`,
+        WEBHOOK_URL: receiver.url,
         WEBHOOK_SECRET,
         WEBHOOK_RETRY_BASE_SECONDS: '1',
         WEBHOOK_RETRY_WINDOW_SECONDS: '3',
@@ -132,7 +103,7 @@ describe('Azure client secret expiry (e2e)', () => {
   afterAll(async () => {
     await broker?.close();
     await azure?.close();
-    await new Promise((resolve) => receiver?.close(resolve));
+    await receiver?.close();
   });
 
   let shyId: string;
@@ -227,7 +198,7 @@ describe('Azure client secret expiry (e2e)', () => {
     ];
     const places = await broker.placesOutsideVault(responses);
     expect(leaksIn(places, secrets)).toEqual(NO_LEAKS);
-    const bodies = receipts.map((r) => r.raw).join('\n');
+    const bodies = receiver.receipts.map((r) => r.raw).join('\n');
     for (const s of [...secrets, WEBHOOK_SECRET]) expect(bodies).not.toContain(s);
     expect(bodies).not.toMatch(/client_secret|access_token|vault_path|"hint"/);
     // …and the search finds what it looks for where it belongs.

@@ -1,21 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { type AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
-import { Webhook } from 'standardwebhooks';
 import { QUEUES } from '../../src/jobs/queues';
 import { type FakeTailscale, startFakeTailscale } from '../fakes/tailscale/fake-tailscale';
 import { BrokerHarness, REDIS_URL } from '../support/broker';
+import { type WebhookReceiver, startWebhookReceiver } from '../support/webhook-receiver';
 
-/** One POST the receiver got: verified (or not) with the Standard Webhooks library. */
-interface Receipt {
-  webhookId: string;
-  headers: IncomingHttpHeaders;
-  raw: string;
-  body: WebhookBody;
-  verified: boolean;
-  answered: number;
-}
 interface WebhookBody {
   id: string;
   type: string;
@@ -49,12 +38,10 @@ const SCOPES = ['devices:core:read', 'policy_file', 'auth_keys'];
 describe('webhooks (e2e)', () => {
   let ts: FakeTailscale;
   let broker: BrokerHarness;
-  let receiver: Server;
+  let receiver: WebhookReceiver<WebhookBody>;
   let alice: string;
-  const receipts: Receipt[] = [];
   /** How many times the receiver still fails an event before it accepts it, by webhook-id. */
   const failuresLeft = new Map<string, number>();
-  const verifier = new Webhook(SECRET);
 
   function answerFor(body: WebhookBody, webhookId: string): number {
     if (body.data.connection.account_ref === DOOMED.tailnet) return 500; // never accepts
@@ -84,7 +71,9 @@ describe('webhooks (e2e)', () => {
   }
 
   const received = (type: string, connectionId: string) =>
-    receipts.filter((r) => r.body.type === type && r.body.data.connection.id === connectionId);
+    receiver.receipts.filter(
+      (r) => r.body.type === type && r.body.data.connection.id === connectionId,
+    );
   const accepted = (type: string, connectionId: string) =>
     until(`${type} of ${connectionId}`, () =>
       received(type, connectionId).find((r) => r.answered < 300),
@@ -113,30 +102,7 @@ describe('webhooks (e2e)', () => {
   }
 
   beforeAll(async () => {
-    receiver = createServer((req, res) => {
-      let raw = '';
-      req.on('data', (d: Buffer) => (raw += d.toString()));
-      req.on('end', () => {
-        const webhookId = String(req.headers['webhook-id']);
-        let verified: boolean;
-        try {
-          verifier.verify(raw, {
-            'webhook-id': webhookId,
-            'webhook-timestamp': String(req.headers['webhook-timestamp']),
-            'webhook-signature': String(req.headers['webhook-signature']),
-          });
-          verified = true;
-        } catch {
-          verified = false;
-        }
-        const body = JSON.parse(raw) as WebhookBody;
-        const answered = verified ? answerFor(body, webhookId) : 400;
-        receipts.push({ webhookId, headers: req.headers, raw, body, verified, answered });
-        res.writeHead(answered).end(answered >= 300 ? 'a receiver error body, never stored' : '');
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-    const port = (receiver.address() as AddressInfo).port;
+    receiver = await startWebhookReceiver<WebhookBody>(SECRET, answerFor);
 
     ts = await startFakeTailscale();
     for (const c of [MAIN, DOOMED, QUIET, LOST]) ts.addClient({ ...c, scopes: SCOPES });
@@ -146,7 +112,7 @@ describe('webhooks (e2e)', () => {
         TAILSCALE_API_URL: ts.url,
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
         SETUP_JOB_BACKOFF_MS: '100',
-        WEBHOOK_URL: `http://127.0.0.1:${port}/hooks/in`,
+        WEBHOOK_URL: receiver.url,
         WEBHOOK_SECRET: SECRET,
         WEBHOOK_RETRY_BASE_SECONDS: '1',
         WEBHOOK_RETRY_WINDOW_SECONDS: '3',
@@ -157,7 +123,7 @@ describe('webhooks (e2e)', () => {
   afterAll(async () => {
     await broker?.close();
     await ts?.close();
-    await new Promise((resolve) => receiver?.close(resolve));
+    await receiver?.close();
   });
 
   let mainId: string;
@@ -272,7 +238,7 @@ describe('webhooks (e2e)', () => {
     );
     for (const e of events) {
       expect(
-        receipts.filter((r) => r.webhookId === `msg_${e.id}` && r.answered < 300),
+        receiver.receipts.filter((r) => r.webhookId === `msg_${e.id}` && r.answered < 300),
       ).toHaveLength(1);
     }
   });
@@ -339,9 +305,9 @@ describe('webhooks (e2e)', () => {
   });
 
   it('no body carries a secret, and every signature verified', async () => {
-    expect(receipts.length).toBeGreaterThan(0);
-    expect(receipts.every((r) => r.verified)).toBe(true);
-    const everything = receipts.map((r) => r.raw).join('\n');
+    expect(receiver.receipts.length).toBeGreaterThan(0);
+    expect(receiver.receipts.every((r) => r.verified)).toBe(true);
+    const everything = receiver.receipts.map((r) => r.raw).join('\n');
     const secrets = [
       ...[MAIN, DOOMED, QUIET, LOST].map((c) => c.secret),
       ...ts.issuedTokens,
