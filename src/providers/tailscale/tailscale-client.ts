@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Gaxios, GaxiosError, type GaxiosOptions, type GaxiosResponse } from 'gaxios';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
+import { Clock, SYSTEM_CLOCK } from '../../common/clock';
 
 export interface TailscaleToken {
   accessToken: string;
@@ -79,6 +80,7 @@ export class TailscaleClient {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Optional() @Inject(TAILSCALE_TIMEOUT_MS) timeoutMs: number = DEFAULT_TAILSCALE_TIMEOUT_MS,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.http = new Gaxios({ timeout: timeoutMs, retry: true });
   }
@@ -118,7 +120,7 @@ export class TailscaleClient {
     }
     return {
       accessToken: data.access_token,
-      expiresAt: new Date(Date.now() + (data.expires_in ?? 3600) * 1000),
+      expiresAt: new Date(this.clock.now() + (data.expires_in ?? 3600) * 1000),
       scope: data.scope ?? '',
     };
   }
@@ -239,7 +241,7 @@ export class TailscaleClient {
         },
       );
       const expires = data.expires ? Date.parse(data.expires) : Number.POSITIVE_INFINITY;
-      return !data.revoked && data.invalid !== true && expires > Date.now();
+      return !data.revoked && data.invalid !== true && expires > this.clock.now();
     } catch (err) {
       if (err instanceof TailscaleApiError && err.status === 404) return false;
       throw err;

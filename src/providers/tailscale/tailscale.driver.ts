@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { type ConnectionEntity } from '../../database/entities';
 import { SECRET_STORE, type SecretData, type SecretStore } from '../../secrets/secret-store';
@@ -20,6 +20,7 @@ import {
   TAILSCALE_AUTH_KEY_ID,
   tailscaleSetupSecretPath,
 } from './setup/tailscale-setup.steps';
+import { Clock, SYSTEM_CLOCK } from '../../common/clock';
 
 /** An auth key is replaced this long before it expires (it lives 90 days). */
 export const AUTH_KEY_RENEW_BEFORE_MS = 14 * 24 * 3600 * 1000;
@@ -38,6 +39,7 @@ export class TailscaleDriver implements CredentialProvider {
     readonly setup: TailscaleSetup,
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {}
 
   isEnabled(): boolean {
@@ -82,7 +84,7 @@ export class TailscaleDriver implements CredentialProvider {
     const setup = current?.reveal();
     const oldId = setup?.[TAILSCALE_AUTH_KEY_ID];
     const expires = Date.parse(setup?.auth_key_expires_at ?? '');
-    if (!current || !setup || !oldId || !(expires - Date.now() < AUTH_KEY_RENEW_BEFORE_MS)) {
+    if (!current || !setup || !oldId || !(expires - this.clock.now() < AUTH_KEY_RENEW_BEFORE_MS)) {
       return null;
     }
     const { clientId, clientSecret } = oauthClientOf(secret);
