@@ -47,7 +47,9 @@ export class RefreshReporter {
           reason,
           duration_ms: Math.round(seconds * 1000),
         };
-        if (outcome === 'success') this.logger.log(line, 'token refresh');
+        // A success is the common case, counted by the metrics and audited: its line is debug,
+        // so a fleet of refreshes does not cost a serialised, written log line each (bench/).
+        if (outcome === 'success') this.logger.debug(line, 'token refresh');
         else this.logger.warn(line, 'token refresh');
       },
     };
