@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { type Redis } from 'ioredis';
+import { Clock, SYSTEM_CLOCK } from '../common/clock';
 import { RedisService } from '../redis/redis.module';
 
 /** Deletes the key only while it still holds our owner token (a lock that expired is not ours). */
@@ -32,7 +33,11 @@ export interface HeldLock {
  * its TTL cannot release or extend someone else's lock.
  */
 export class RedisLock {
-  constructor(private readonly redis: Redis) {}
+  constructor(
+    private readonly redis: Redis,
+    /** The wait for another holder's deadline and its pauses (the TTLs are Redis's own). */
+    private readonly clock: Pick<Clock, 'now' | 'sleep'> = SYSTEM_CLOCK,
+  ) {}
 
   async acquire(key: string, ttlMs: number, token = newOwnerToken()): Promise<HeldLock | null> {
     const sentAt = performance.now();
@@ -80,15 +85,18 @@ export class RedisLock {
    */
   async waitUntilFree(key: string, deadline: number): Promise<boolean> {
     let pause = 10;
-    while (Date.now() < deadline) {
+    while (this.clock.now() < deadline) {
       if (!(await this.isHeld(key))) return true;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, deadline - Date.now())));
+      await this.clock.sleep(Math.min(pause, deadline - this.clock.now()));
       pause = Math.min(pause * 2, 100);
     }
     return !(await this.isHeld(key));
   }
 
-  /** `lowerBoundExpiry`: performance.now() before which the key surely still exists (0: unknown). */
+  /**
+   * `lowerBoundExpiry`: performance.now() before which the key surely still exists (0: unknown).
+   * The monotonic clock, not the injected one: it stands for how long Redis keeps the key.
+   */
   private held(key: string, token: string, lowerBoundExpiry = 0): HeldLock {
     const redis = this.redis;
     let expiresNoEarlierThan = lowerBoundExpiry;
@@ -126,7 +134,7 @@ export function newOwnerToken(): string {
 /** The broker's lock service, on its own Redis client (keys under the configured prefix). */
 @Injectable()
 export class LockService extends RedisLock {
-  constructor(redis: RedisService) {
-    super(redis.client);
+  constructor(redis: RedisService, @Optional() clock: Clock = SYSTEM_CLOCK) {
+    super(redis.client, clock);
   }
 }
