@@ -7,6 +7,15 @@ import { RedisService } from '../redis/redis.module';
 /** Deletes the key only while it still holds our owner token (a lock that expired is not ours). */
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
+/**
+ * RELEASE, then PUBLISH of ARGV[3] on ARGV[2] whether or not the lock was still ours: a holder
+ * that wrote something announces it and lets go in one round trip.
+ */
+const RELEASE_AND_PUBLISH = `local released = 0
+if redis.call('get', KEYS[1]) == ARGV[1] then released = redis.call('del', KEYS[1]) end
+redis.call('publish', ARGV[2], ARGV[3])
+return released`;
+
 /** Extends the key's TTL only while it still holds our owner token. */
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
@@ -14,8 +23,17 @@ const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call(
 export interface HeldLock {
   readonly key: string;
   readonly token: string;
-  /** Compare-and-delete: true when the lock was still ours and is now free. */
+  /**
+   * Compare-and-delete: true when the lock was still ours and is now free. Once a release has
+   * gone through, a further one answers the same without a round trip.
+   */
   release(): Promise<boolean>;
+  /**
+   * `release()` and `PUBLISH channel message` in one script (the message is published even when
+   * the lock was no longer ours). Rejects, and leaves the lock to a later `release()`, when Redis
+   * does not answer.
+   */
+  releaseAndPublish(channel: string, message: string): Promise<boolean>;
   /** Compare-and-pexpire: true when the lock was still ours and now lives `ttlMs` more. */
   extend(ttlMs: number): Promise<boolean>;
   /**
@@ -65,6 +83,10 @@ export class RedisLock {
         clearInterval(timer);
         return lock.release();
       },
+      releaseAndPublish: (channel, message) => {
+        clearInterval(timer);
+        return lock.releaseAndPublish(channel, message);
+      },
     };
   }
 
@@ -106,13 +128,18 @@ export class RedisLock {
       expiresNoEarlierThan = ok ? sentAt + ttlMs : 0;
       return ok;
     };
+    let released: boolean | undefined;
+    const releaseWith = async (script: string, ...args: string[]): Promise<boolean> => {
+      if (released !== undefined) return released;
+      expiresNoEarlierThan = 0;
+      released = (await redis.eval(script, 1, key, token, ...args)) === 1;
+      return released;
+    };
     return {
       key,
       token,
-      release: async () => {
-        expiresNoEarlierThan = 0;
-        return (await redis.eval(RELEASE, 1, key, token)) === 1;
-      },
+      release: () => releaseWith(RELEASE),
+      releaseAndPublish: (channel, message) => releaseWith(RELEASE_AND_PUBLISH, channel, message),
       extend,
       ensure: (minRemainingMs: number, ttlMs: number) =>
         expiresNoEarlierThan - performance.now() >= minRemainingMs

@@ -89,6 +89,40 @@ describe('RedisLock (real Redis)', () => {
     expect(clock.sleeps).toEqual([10]);
   });
 
+  it('releaseAndPublish lets go and announces in one round trip; a lost lock still announces', async () => {
+    const channel = `${prefix}changes`;
+    const subscriber = new Redis(REDIS_URL);
+    const messages: string[] = [];
+    subscriber.on('message', (_channel: string, message: string) => messages.push(message));
+    await subscriber.subscribe(channel);
+    let evals = 0;
+    const original = redis.eval.bind(redis);
+    const spy = jest
+      .spyOn(redis, 'eval')
+      .mockImplementation((...args: Parameters<typeof redis.eval>) => {
+        evals++;
+        return original(...args);
+      });
+    try {
+      const held = await locks.acquire('j', 5_000);
+      expect(await held?.releaseAndPublish(channel, 'conn-1')).toBe(true);
+      expect(await redis.exists('j')).toBe(0);
+      expect(await held?.release()).toBe(true); // already released: no second round trip
+      expect(evals).toBe(1);
+      const stale = await locks.acquire('k', 50);
+      await new Promise((r) => setTimeout(r, 80));
+      const current = await locks.acquire('k', 5_000);
+      expect(await stale?.releaseAndPublish(channel, 'conn-2')).toBe(false);
+      expect(await redis.get('k')).toBe(current?.token);
+      for (let i = 0; i < 50 && messages.length < 2; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(messages).toEqual(['conn-1', 'conn-2']);
+    } finally {
+      spy.mockRestore();
+      subscriber.disconnect();
+    }
+  });
+
   it('ensure renews only when the lock may have less left than asked, and never a lost lock', async () => {
     let evals = 0;
     const original = redis.eval.bind(redis);
