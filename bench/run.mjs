@@ -5,7 +5,8 @@
 //      event loop → req/s, p50/p99, ratios token/bare (targets: req/s ≥ 0.5×, p99 ≤ 3×)
 //   2. refresh fleet: N due connections, Google emulator with 20 ms latency, one worker →
 //      time until all refreshed vs N × latency / REFRESH_CONCURRENCY (target ≤ 1.5×), duplicate
-//      upstream refreshes (target 0), worker RSS
+//      upstream refreshes (target 0), the worker's CPU per refresh (target ≤ 1 ms; by thread:
+//      main, V8 helpers) and RSS (peak from /proc's VmHWM, and at ready)
 //   3. scale-out (bench/scale-out.mjs): two apis, then one and two workers at the same
 //      REFRESH_CONCURRENCY → refreshes/s each, ratio (target ≥ 1.6×), per-worker share and CPU,
 //      duplicate upstream refreshes (target 0), token reads through both apis (all 200, no
@@ -26,7 +27,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -167,6 +168,65 @@ async function cpuSeconds(port) {
   const m = /^process_cpu_seconds_total ([\d.e+-]+)/m.exec(text);
   if (!m) throw new Error('the worker exposes no process_cpu_seconds_total');
   return Number(m[1]);
+}
+
+/**
+ * The worker's resident set now and its peak, in bytes: from /proc (Linux), which costs the
+ * worker nothing, else from its /metrics (which runs the lifecycle gauges' query on every scrape,
+ * and so adds to the CPU being measured).
+ */
+async function rssBytes(pid, port) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+    return { rss: kb('VmRSS') * 1024, peak: kb('VmHWM') * 1024 };
+  } catch {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return { rss: Number(/^process_resident_memory_bytes (\d+)/m.exec(text)?.[1] ?? 0) };
+    } catch {
+      return { rss: 0 }; // not up yet
+    }
+  }
+}
+
+const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+/**
+ * CPU seconds of the worker's threads by kind (Linux /proc; null elsewhere): its main thread, V8's
+ * helper threads (concurrent and parallel GC, compilation), and the rest (libuv's pool, …).
+ */
+function threadCpuSeconds(pid) {
+  try {
+    const byKind = { main: 0, v8_helpers: 0, other: 0 };
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / CLK_TCK; // utime, stime
+      const kind = tid === String(pid) ? 'main' : name.startsWith('V8') ? 'v8_helpers' : 'other';
+      byKind[kind] += seconds;
+    }
+    return byKind;
+  } catch {
+    return null;
+  }
+}
+
+/** The worker's V8 heap (used and reserved), from its /metrics: what the RSS is made of. */
+async function heapBytes(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const metric = (name) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+  return {
+    used: metric('nodejs_heap_size_used_bytes'),
+    total: metric('nodejs_heap_size_total_bytes'),
+  };
 }
 
 async function waitFor(url, proc, timeoutMs = 30_000) {
@@ -366,6 +426,7 @@ async function fleetBench(ctx) {
   const worker = run('worker', { ...ctx.env, WORKER_HEALTH_PORT: String(port) });
   ctx.processes.push(worker);
   await waitFor(`http://127.0.0.1:${port}/health/ready`, worker);
+  const readyRss = (await rssBytes(worker.child.pid, port)).rss;
   ctx.google.calls.length = 0;
   ctx.google.latencyMs = LATENCY_MS;
   // CPU the worker spends idle (scheduler ticks, metrics) over a second, subtracted below so the
@@ -374,19 +435,14 @@ async function fleetBench(ctx) {
   await sleep(1000);
   const idlePerSecond = (await cpuSeconds(port)) - idle0;
   const cpuBefore = await cpuSeconds(port);
+  const threadsBefore = threadCpuSeconds(worker.child.pid);
   const started = performance.now();
   await ctx.pg.query(
     `UPDATE connections SET next_attempt_at = now() - interval '1 second' WHERE user_id = 'bench-user' AND vault_version = 1`,
   );
   let maxRss = 0;
   const rss = async () => {
-    try {
-      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-      const m = /^process_resident_memory_bytes (\d+)/m.exec(text);
-      if (m) maxRss = Math.max(maxRss, Number(m[1]));
-    } catch {
-      // not up yet
-    }
+    maxRss = Math.max(maxRss, (await rssBytes(worker.child.pid, port)).rss);
   };
   let done = 0;
   let firstRefreshAt = 0;
@@ -403,6 +459,19 @@ async function fleetBench(ctx) {
   }
   const total = (performance.now() - started) / 1000;
   const cpuUsed = (await cpuSeconds(port)) - cpuBefore;
+  const threadsAfter = threadCpuSeconds(worker.child.pid);
+  const perRefreshByThread =
+    threadsBefore && threadsAfter
+      ? Object.fromEntries(
+          Object.keys(threadsAfter).map((k) => [
+            k,
+            round(((threadsAfter[k] - threadsBefore[k]) * 1000) / Math.max(1, done), 3),
+          ]),
+        )
+      : null;
+  // The kernel's high-water mark covers any peak between two samples (Linux; else the samples).
+  maxRss = Math.max(maxRss, (await rssBytes(worker.child.pid, port)).peak ?? 0);
+  const heap = await heapBytes(port);
   const fromFirst = firstRefreshAt ? (performance.now() - firstRefreshAt) / 1000 : total;
   ctx.google.latencyMs = 0;
   const perToken = new Map();
@@ -433,6 +502,11 @@ async function fleetBench(ctx) {
     duplicate_upstream_refreshes: upstream - perToken.size,
     max_vault_version: versions[0].max,
     worker_max_rss_mb: round(maxRss / 1024 / 1024, 1),
+    worker_rss_at_ready_mb: round(readyRss / 1024 / 1024, 1),
+    worker_heap_mb_at_end: {
+      used: round(heap.used / 2 ** 20, 1),
+      total: round(heap.total / 2 ** 20, 1),
+    },
     worker_cpu_seconds: round(cpuUsed, 2),
     worker_cpu_ms_per_refresh: round((cpuUsed * 1000) / Math.max(1, done), 3),
     worker_idle_cpu_ms_per_second: round(idlePerSecond * 1000, 1),
@@ -440,6 +514,8 @@ async function fleetBench(ctx) {
       ((cpuUsed - idlePerSecond * total) * 1000) / Math.max(1, done),
       3,
     ),
+    // Of the process's CPU per refresh, what each kind of thread spent (Linux only).
+    worker_cpu_ms_per_refresh_by_thread: perRefreshByThread,
     refresh_target_cpu_ms: 1,
   };
 }
@@ -678,7 +754,8 @@ function printTable(r) {
     ['token / bare p99', `${t.p99_ratio}`, '≤ 3', ok(t.p99_ratio_met)],
     [
       `refresh fleet (${f.connections})`,
-      `${f.seconds_from_due} s (ideal ${f.ideal_seconds} s) = ${f.ratio_to_ideal}×`,
+      `${f.seconds_from_due} s (ideal ${f.ideal_seconds} s) = ${f.ratio_to_ideal}×, ` +
+        `worker CPU ${f.worker_cpu_ms_per_refresh} ms per refresh`,
       '≤ 1.5×',
       ok(f.ratio_to_ideal <= 1.5 && f.refreshed === f.connections),
     ],
@@ -695,7 +772,12 @@ function printTable(r) {
       '≤ 1 ms',
       ok(f.worker_cpu_ms_per_refresh <= 1),
     ],
-    ['worker RSS (max)', `${f.worker_max_rss_mb} MB`, '', ''],
+    [
+      'worker RSS (max)',
+      `${f.worker_max_rss_mb} MB (${f.worker_rss_at_ready_mb} MB when ready)`,
+      '',
+      '',
+    ],
     ...scaleOutRows(r.scale_out),
     [
       'scheduler query plan',

@@ -11,33 +11,17 @@ import { registerSecurityHeaders } from './http/security-headers';
 import { createLogger } from './common/logger';
 import {
   type AppConfig,
-  ConfigError,
   describeLogin,
   describeProviders,
   describeProxy,
   describeWebhooks,
-  loadConfig,
 } from './config/config';
+import { loadConfigOrExit } from './config/load-config-or-exit';
 import { runMigrations } from './database/migrations';
 import { mountOpenApi } from './openapi/document';
 import { mountAuthorizationServer } from './identity/authorization-server/mount';
 import { CONNECT_PATH, connectPageCsp } from './web/connect-csp';
 import { registerConnectFormParser } from './web/form-body';
-
-/** Exit code for a configuration error (EX_CONFIG), so orchestrators do not restart-loop silently. */
-export const EXIT_CONFIG = 78;
-
-export function loadConfigOrExit(processName: string): AppConfig {
-  try {
-    return loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`[${processName}] ${err.message}\n`);
-      process.exit(EXIT_CONFIG);
-    }
-    throw err;
-  }
-}
 
 export async function createApi(config: AppConfig): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter(fastifyServerOptions(config));

@@ -6,7 +6,7 @@ import { Logger } from 'nestjs-pino';
 import { createLogger } from './common/logger';
 import { type AppConfig, describeWebhooks } from './config/config';
 import { ReadinessService } from './health/readiness.service';
-import { loadConfigOrExit } from './main';
+import { loadConfigOrExit } from './config/load-config-or-exit';
 import { METRICS_CHALLENGE, metricsScrapeAllowed } from './metrics/metrics-token';
 import { MetricsService } from './metrics/metrics.service';
 import { PROBLEM_CONTENT_TYPE, toProblem } from './common/problem';

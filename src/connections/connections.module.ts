@@ -1,8 +1,10 @@
 import { Module } from '@nestjs/common';
+import { batchedAuditWriter } from '../audit/batched-audit-writer';
 import { SetupRunsRepository } from '../database/repositories/setup-runs.repository';
 import { ConnectionRowCache } from '../lifecycle/connection-row-cache';
 import { ConnectionStoreModule } from '../lifecycle/connection-store.module';
 import { LifecycleCoreModule } from '../lifecycle/lifecycle-core.module';
+import { LifecycleMetrics } from '../lifecycle/lifecycle-metrics';
 import { PendingClaimsModule } from '../lifecycle/pending-claims.module';
 import { ClaimController } from './claim.controller';
 import { ClaimService } from './claim.service';
@@ -13,8 +15,7 @@ import { RefreshRateLimit } from './refresh-rate-limit';
 import { SetupController } from './setup.controller';
 import { SetupService } from './setup.service';
 import { TokenController } from './token.controller';
-import { TokenReadAudit } from './token-read-audit';
-import { TokenService } from './token.service';
+import { TOKEN_READ_AUDIT, TokenService, tokenReadAuditPolicy } from './token.service';
 
 /**
  * The whole HTTP surface of connections: list, get, delete, token, refresh, setup view and retry,
@@ -28,7 +29,7 @@ import { TokenService } from './token.service';
     ConnectionsService,
     ClaimService,
     TokenService,
-    TokenReadAudit,
+    batchedAuditWriter(TOKEN_READ_AUDIT, tokenReadAuditPolicy, [LifecycleMetrics]),
     ConnectionRowCache,
     RefreshRateLimit,
     ManualRefresh,

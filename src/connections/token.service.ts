@@ -16,13 +16,31 @@ import { RefreshService } from '../lifecycle/refresh/refresh.service';
 import { isInWindow, isServable } from '../lifecycle/refresh/refresh-timing';
 import { ConnectionRowCache } from '../lifecycle/connection-row-cache';
 import { TokenCache } from '../lifecycle/token-cache';
-import { TokenReadAudit } from './token-read-audit';
+import { type BatchPolicy, type BatchedAuditWriter } from '../audit/batched-audit-writer';
 import { z } from 'zod';
 import { dateTimeString, responseSchema } from '../openapi/contract';
 import { needsReauthProblem, refreshProblem } from './refresh-problem';
 import { ProviderRegistry } from '../providers/provider-registry';
 import { type CredentialProvider, tokenFieldsOf } from '../providers/provider';
 import { registeredTokenViews } from '../providers/token-views';
+
+/** The batched writer of token reads' audit rows (connections.module.ts). */
+export const TOKEN_READ_AUDIT = Symbol('TOKEN_READ_AUDIT');
+
+/**
+ * Reads by API keys are audited in batches (one INSERT per second, or per 200 reads) so the hot
+ * path only pushes to an array. A full buffer or a failed write drops rows and counts them
+ * (`broker_token_read_audit_dropped_total`); it never fails a read.
+ */
+export function tokenReadAuditPolicy(metrics: LifecycleMetrics): BatchPolicy {
+  return {
+    what: 'token read audit',
+    flushAt: 200,
+    flushEveryMs: 1_000,
+    maxBuffered: 10_000,
+    dropped: (rows) => metrics.auditDropped.inc(rows),
+  };
+}
 
 /** GET /connections/:id/token by default. Never a refresh token, client secret or private key. */
 export const accessTokenView = responseSchema(
@@ -91,7 +109,7 @@ export class TokenService {
     private readonly cache: TokenCache,
     private readonly rowCache: ConnectionRowCache,
     private readonly metrics: LifecycleMetrics,
-    private readonly readAudit: TokenReadAudit,
+    @Inject(TOKEN_READ_AUDIT) private readonly readAudit: BatchedAuditWriter,
     private readonly providers: ProviderRegistry,
     @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
@@ -117,13 +135,18 @@ export class TokenService {
         : present(connection, secret);
       outcome = refreshed ?? 'served';
       if (caller.kind === 'api_key') {
-        this.readAudit.record({
-          keyId: caller.keyId,
-          connectionId: connection.id,
-          provider: connection.provider,
-          requestId,
-          at: this.clock.date(),
-        });
+        this.readAudit.record(
+          {
+            actorType: 'api_key',
+            actorId: caller.keyId,
+            action: 'token.read',
+            outcome: 'success',
+            connectionId: connection.id,
+            provider: connection.provider,
+            requestId,
+          },
+          this.clock.date(),
+        );
       }
       return view;
     } catch (err) {

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { type Redis } from 'ioredis';
 import { RedisService } from '../redis/redis.module';
+import { type HeldLock } from './redis-lock';
 
 /**
  * Tells every process that a connection row changed (refreshed, reconnected, revoked), over Redis
@@ -18,10 +19,15 @@ export class ConnectionChanges implements OnApplicationShutdown {
     return this.redis.key('connection-changes');
   }
 
-  /** Best effort: a lost message is covered by the caches' short TTL. */
-  async publish(connectionId: string): Promise<void> {
+  /**
+   * Best effort: a lost message is covered by the caches' short TTL. A writer that holds the
+   * connection's lock and is done with it passes it as `releasing`: the lock is then released in
+   * the same Redis round trip (a refresh saves one of its round trips so).
+   */
+  async publish(connectionId: string, releasing?: HeldLock): Promise<void> {
     try {
-      await this.redis.client.publish(this.channel, connectionId);
+      if (releasing) await releasing.releaseAndPublish(this.channel, connectionId);
+      else await this.redis.client.publish(this.channel, connectionId);
     } catch (err) {
       this.logger.warn({ err, connection_id: connectionId }, 'connection change not published');
     }

@@ -3,8 +3,8 @@ import { ConnectionStoreModule } from './connection-store.module';
 import { RefreshStateRepository } from '../database/repositories/refresh-state.repository';
 import { LifecycleGauges } from './lifecycle-gauges';
 import { LifecycleMetrics } from './lifecycle-metrics';
-import { RefreshAuditLog } from './refresh/refresh-audit-log';
-import { RefreshReporter } from './refresh/refresh-reporter';
+import { batchedAuditWriter } from '../audit/batched-audit-writer';
+import { REFRESH_AUDIT, REFRESH_AUDIT_POLICY, RefreshReporter } from './refresh/refresh-reporter';
 import { RefreshService } from './refresh/refresh.service';
 import { TokenCache } from './token-cache';
 
@@ -17,7 +17,7 @@ import { TokenCache } from './token-cache';
     LifecycleGauges,
     RefreshService,
     RefreshReporter,
-    RefreshAuditLog,
+    batchedAuditWriter(REFRESH_AUDIT, () => REFRESH_AUDIT_POLICY),
     { provide: TokenCache, useFactory: () => new TokenCache() },
   ],
   exports: [

@@ -1,10 +1,20 @@
-import { randomBytes } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Injectable, Optional } from '@nestjs/common';
 import { type Redis } from 'ioredis';
+import { Clock, SYSTEM_CLOCK } from '../common/clock';
 import { RedisService } from '../redis/redis.module';
 
 /** Deletes the key only while it still holds our owner token (a lock that expired is not ours). */
 const RELEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+/**
+ * RELEASE, then PUBLISH of ARGV[3] on ARGV[2] whether or not the lock was still ours: a holder
+ * that wrote something announces it and lets go in one round trip.
+ */
+const RELEASE_AND_PUBLISH = `local released = 0
+if redis.call('get', KEYS[1]) == ARGV[1] then released = redis.call('del', KEYS[1]) end
+redis.call('publish', ARGV[2], ARGV[3])
+return released`;
 
 /** Extends the key's TTL only while it still holds our owner token. */
 const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -13,8 +23,17 @@ const EXTEND = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call(
 export interface HeldLock {
   readonly key: string;
   readonly token: string;
-  /** Compare-and-delete: true when the lock was still ours and is now free. */
+  /**
+   * Compare-and-delete: true when the lock was still ours and is now free. Once a release has
+   * gone through, a further one answers the same without a round trip.
+   */
   release(): Promise<boolean>;
+  /**
+   * `release()` and `PUBLISH channel message` in one script (the message is published even when
+   * the lock was no longer ours). Rejects, and leaves the lock to a later `release()`, when Redis
+   * does not answer.
+   */
+  releaseAndPublish(channel: string, message: string): Promise<boolean>;
   /** Compare-and-pexpire: true when the lock was still ours and now lives `ttlMs` more. */
   extend(ttlMs: number): Promise<boolean>;
   /**
@@ -32,7 +51,11 @@ export interface HeldLock {
  * its TTL cannot release or extend someone else's lock.
  */
 export class RedisLock {
-  constructor(private readonly redis: Redis) {}
+  constructor(
+    private readonly redis: Redis,
+    /** The wait for another holder's deadline and its pauses (the TTLs are Redis's own). */
+    private readonly clock: Pick<Clock, 'now' | 'sleep'> = SYSTEM_CLOCK,
+  ) {}
 
   async acquire(key: string, ttlMs: number, token = newOwnerToken()): Promise<HeldLock | null> {
     const sentAt = performance.now();
@@ -60,6 +83,10 @@ export class RedisLock {
         clearInterval(timer);
         return lock.release();
       },
+      releaseAndPublish: (channel, message) => {
+        clearInterval(timer);
+        return lock.releaseAndPublish(channel, message);
+      },
     };
   }
 
@@ -80,15 +107,18 @@ export class RedisLock {
    */
   async waitUntilFree(key: string, deadline: number): Promise<boolean> {
     let pause = 10;
-    while (Date.now() < deadline) {
+    while (this.clock.now() < deadline) {
       if (!(await this.isHeld(key))) return true;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(pause, deadline - Date.now())));
+      await this.clock.sleep(Math.min(pause, deadline - this.clock.now()));
       pause = Math.min(pause * 2, 100);
     }
     return !(await this.isHeld(key));
   }
 
-  /** `lowerBoundExpiry`: performance.now() before which the key surely still exists (0: unknown). */
+  /**
+   * `lowerBoundExpiry`: performance.now() before which the key surely still exists (0: unknown).
+   * The monotonic clock, not the injected one: it stands for how long Redis keeps the key.
+   */
   private held(key: string, token: string, lowerBoundExpiry = 0): HeldLock {
     const redis = this.redis;
     let expiresNoEarlierThan = lowerBoundExpiry;
@@ -98,13 +128,18 @@ export class RedisLock {
       expiresNoEarlierThan = ok ? sentAt + ttlMs : 0;
       return ok;
     };
+    let released: boolean | undefined;
+    const releaseWith = async (script: string, ...args: string[]): Promise<boolean> => {
+      if (released !== undefined) return released;
+      expiresNoEarlierThan = 0;
+      released = (await redis.eval(script, 1, key, token, ...args)) === 1;
+      return released;
+    };
     return {
       key,
       token,
-      release: async () => {
-        expiresNoEarlierThan = 0;
-        return (await redis.eval(RELEASE, 1, key, token)) === 1;
-      },
+      release: () => releaseWith(RELEASE),
+      releaseAndPublish: (channel, message) => releaseWith(RELEASE_AND_PUBLISH, channel, message),
       extend,
       ensure: (minRemainingMs: number, ttlMs: number) =>
         expiresNoEarlierThan - performance.now() >= minRemainingMs
@@ -114,14 +149,19 @@ export class RedisLock {
   }
 }
 
+/**
+ * 32 hex digits (122 random bits): a UUID v4 without its dashes. `randomUUID` draws from a
+ * buffer of entropy it refills in bulk, where `randomBytes(16)` asked the CSPRNG once per lock,
+ * a cost that showed in the worker's profile at one lock per refresh (bench/, refresh fleet).
+ */
 export function newOwnerToken(): string {
-  return randomBytes(16).toString('hex');
+  return randomUUID().replaceAll('-', '');
 }
 
 /** The broker's lock service, on its own Redis client (keys under the configured prefix). */
 @Injectable()
 export class LockService extends RedisLock {
-  constructor(redis: RedisService) {
-    super(redis.client);
+  constructor(redis: RedisService, @Optional() clock: Clock = SYSTEM_CLOCK) {
+    super(redis.client, clock);
   }
 }

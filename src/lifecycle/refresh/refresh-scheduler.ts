@@ -102,9 +102,9 @@ export class RefreshScheduler implements OnApplicationBootstrap, OnApplicationSh
    * `reEnqueueAfterMs` the row is enqueued again regardless (a job lost with Redis, or failed on
    * an infrastructure error); rows whose backoff is unknown are always enqueued.
    */
-  private waiting(row: DueConnection, now: number): boolean {
+  private waiting(row: DueConnection, jobId: string, now: number): boolean {
     if (row.nextAttemptAt === undefined) return false;
-    const at = this.enqueued.get(refreshJobId(row.id, row.expiresAt));
+    const at = this.enqueued.get(jobId);
     return (
       at !== undefined && at >= row.nextAttemptAt.getTime() && now - at < this.reEnqueueAfterMs
     );
@@ -132,20 +132,24 @@ export class RefreshScheduler implements OnApplicationBootstrap, OnApplicationSh
       if (page.length === 0) break;
       pages++;
       due += page.length;
-      const fresh = page.filter((row) => !this.waiting(row, now));
+      const fresh: { row: DueConnection; jobId: string }[] = [];
+      for (const row of page) {
+        const jobId = refreshJobId(row.id, row.expiresAt);
+        if (!this.waiting(row, jobId, now)) fresh.push({ row, jobId });
+      }
       if (fresh.length > 0) {
         await this.queue.addBulk(
-          fresh.map((row) => ({
+          fresh.map(({ row, jobId }) => ({
             name: 'connection.refresh' as const,
             data: { connectionId: row.id } satisfies PayloadOf<'connection.refresh'>,
             opts: {
               ...REFRESH_JOB_OPTIONS,
-              jobId: refreshJobId(row.id, row.expiresAt),
+              jobId,
               delay: scheduleJitterMs(row.expiresAt, this.windowSeconds, now),
             },
           })),
         );
-        for (const row of fresh) this.enqueued.set(refreshJobId(row.id, row.expiresAt), now);
+        for (const { jobId } of fresh) this.enqueued.set(jobId, now);
         this.metrics.jobsEnqueued.inc(fresh.length);
       }
       const last = page[page.length - 1];

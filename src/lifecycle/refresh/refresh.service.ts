@@ -145,7 +145,7 @@ export class RefreshService {
     const secret = await this.readLatest(row.vaultPath);
     if (!secret) {
       report.finish('permanent_failure', 'secret_missing');
-      return this.fail(row, request, 'permanent', 'secret_missing');
+      return this.fail(row, request, 'permanent', 'secret_missing', lock);
     }
 
     let grant: TokenGrant;
@@ -161,14 +161,23 @@ export class RefreshService {
         failure.kind === 'permanent' ? 'permanent_failure' : 'transient_failure',
         failure.reason,
       );
-      return this.fail(row, request, failure.kind, failure.reason);
+      return this.fail(row, request, failure.kind, failure.reason, lock);
     } finally {
       releaseSlot();
     }
     // The call may have been slow: the lock must outlive the writes that follow. Should it have
     // lapsed meanwhile, the check-and-set below still keeps a newer token from being overwritten.
     await lock.ensure(REFRESH_LOCK_TTL_MS - 5_000, REFRESH_LOCK_TTL_MS).catch(() => false);
-    return this.store(row, request, requestedAt, secret, grant, report, tokenFieldsOf(driver));
+    return this.store(
+      row,
+      request,
+      requestedAt,
+      secret,
+      grant,
+      report,
+      tokenFieldsOf(driver),
+      lock,
+    );
   }
 
   /** Vault first (check-and-set on the version read), then Postgres, then the caches. */
@@ -181,6 +190,7 @@ export class RefreshService {
     report: AttemptReport,
     /** What a token read of this connection presents: all the token cache keeps. */
     tokenFields: readonly string[],
+    lock: HeldLock,
   ): Promise<RefreshOutcome> {
     let ref;
     try {
@@ -218,7 +228,8 @@ export class RefreshService {
       if (change && event) await tx.emit(event, change.row);
       return change !== null;
     });
-    await this.changes.publish(row.id);
+    // Both writes are done: announce the change and let go of the lock in one round trip.
+    await this.changes.publish(row.id, lock);
     this.cache.set(new SecretValue(ref, grant.secret), tokenFields);
     this.cache.dropOlder(ref.path, ref.version);
     report.finish('success', 'ok');
@@ -257,6 +268,7 @@ export class RefreshService {
     request: RefreshRequest,
     kind: ProviderFailure,
     reason: string,
+    lock: HeldLock,
   ): Promise<RefreshOutcome> {
     const pause = kind === 'permanent' ? 0 : failureBackoffMs(row.refreshFailures + 1);
     const retryAt = new Date(this.clock.now() + pause);
@@ -273,7 +285,7 @@ export class RefreshService {
       const event = change && statusChangeEvent(change.previousStatus, change.row.status);
       if (change && event) await tx.emit(event, change.row);
     });
-    await this.changes.publish(row.id);
+    await this.changes.publish(row.id, lock);
     await this.report.failed(row, request, kind, reason);
     const connection: ConnectionEntity = {
       ...row,

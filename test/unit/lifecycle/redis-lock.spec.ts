@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { RedisLock } from '../../../src/lifecycle/redis-lock';
+import { FakeClock } from '../../support/fake-clock';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -63,6 +64,63 @@ describe('RedisLock (real Redis)', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(140);
     await locks.acquire('e', 5_000);
     expect(await locks.waitUntilFree('e', Date.now() + 100)).toBe(false);
+  });
+
+  it('waitUntilFree polls on the clock it is given: pauses from 10 ms doubling to 100 ms, up to the deadline', async () => {
+    const clock = new FakeClock({ start: 1_000_000, autoAdvance: true });
+    const timed = new RedisLock(redis, clock);
+    await timed.acquire('h', 60_000);
+    const started = Date.now();
+    expect(await timed.waitUntilFree('h', clock.now() + 500)).toBe(false);
+    expect(clock.sleeps).toEqual([10, 20, 40, 80, 100, 100, 100, 50]);
+    expect(clock.now()).toBe(1_000_500);
+    expect(Date.now() - started).toBeLessThan(450); // the fake's 500 ms were never waited for
+  });
+
+  it('waitUntilFree sees the key free at the first poll after its release', async () => {
+    const clock = new FakeClock({ start: 1_000_000 });
+    const timed = new RedisLock(redis, clock);
+    const held = await timed.acquire('i', 60_000);
+    const waiting = timed.waitUntilFree('i', clock.now() + 5_000);
+    while (clock.pendingSleeps === 0) await new Promise((r) => setImmediate(r));
+    await held?.release();
+    clock.advance(10);
+    expect(await waiting).toBe(true);
+    expect(clock.sleeps).toEqual([10]);
+  });
+
+  it('releaseAndPublish lets go and announces in one round trip; a lost lock still announces', async () => {
+    const channel = `${prefix}changes`;
+    const subscriber = new Redis(REDIS_URL);
+    const messages: string[] = [];
+    subscriber.on('message', (_channel: string, message: string) => messages.push(message));
+    await subscriber.subscribe(channel);
+    let evals = 0;
+    const original = redis.eval.bind(redis);
+    const spy = jest
+      .spyOn(redis, 'eval')
+      .mockImplementation((...args: Parameters<typeof redis.eval>) => {
+        evals++;
+        return original(...args);
+      });
+    try {
+      const held = await locks.acquire('j', 5_000);
+      expect(await held?.releaseAndPublish(channel, 'conn-1')).toBe(true);
+      expect(await redis.exists('j')).toBe(0);
+      expect(await held?.release()).toBe(true); // already released: no second round trip
+      expect(evals).toBe(1);
+      const stale = await locks.acquire('k', 50);
+      await new Promise((r) => setTimeout(r, 80));
+      const current = await locks.acquire('k', 5_000);
+      expect(await stale?.releaseAndPublish(channel, 'conn-2')).toBe(false);
+      expect(await redis.get('k')).toBe(current?.token);
+      for (let i = 0; i < 50 && messages.length < 2; i++)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(messages).toEqual(['conn-1', 'conn-2']);
+    } finally {
+      spy.mockRestore();
+      subscriber.disconnect();
+    }
   });
 
   it('ensure renews only when the lock may have less left than asked, and never a lost lock', async () => {
