@@ -1,7 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Webhook } from 'standardwebhooks';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { type WebhookBody } from './webhook-events';
+import { Clock, SYSTEM_CLOCK } from '../common/clock';
 
 /** What one delivery attempt came to: delivered, or a short reason (never a response body). */
 export type SendResult = { ok: true; status: number } | { ok: false; reason: string };
@@ -18,13 +19,20 @@ export class WebhookSender {
   private readonly url?: string;
   private readonly timeoutMs: number;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
+  ) {
     this.url = config.webhooks.url;
     this.timeoutMs = config.webhooks.timeoutMs;
     if (config.webhooks.secret) this.signer = new Webhook(config.webhooks.secret);
   }
 
-  async send(messageId: string, body: WebhookBody, now: Date = new Date()): Promise<SendResult> {
+  async send(
+    messageId: string,
+    body: WebhookBody,
+    now: Date = this.clock.date(),
+  ): Promise<SendResult> {
     if (!this.url || !this.signer) return { ok: false, reason: 'webhooks_disabled' };
     const payload = JSON.stringify(body);
     const headers = {

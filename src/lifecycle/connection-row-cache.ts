@@ -1,6 +1,7 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleInit, Optional } from '@nestjs/common';
 import { ConnectionChanges } from './connection-changes';
 import { type ConnectionEntity } from '../database/entities';
+import { Clock, SYSTEM_CLOCK } from '../common/clock';
 
 /** A row lives this long at most, even if a change message were lost. */
 const TTL_MS = 2_000;
@@ -30,13 +31,16 @@ export class ConnectionRowCache implements OnModuleInit {
   private epoch = 0;
   private counter = 0;
 
-  constructor(private readonly changes: ConnectionChanges) {}
+  constructor(
+    private readonly changes: ConnectionChanges,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     await this.changes.subscribe((id) => (id === null ? this.forgetAll() : this.forget(id)));
   }
 
-  get(id: string, now = Date.now()): ConnectionEntity | undefined {
+  get(id: string, now = this.clock.now()): ConnectionEntity | undefined {
     const entry = this.rows.get(id);
     if (!entry) return undefined;
     if (entry.until <= now) {
@@ -51,7 +55,7 @@ export class ConnectionRowCache implements OnModuleInit {
     return { id, generation: this.generationOf(id) };
   }
 
-  set(row: ConnectionEntity, now = Date.now(), ticket?: RowCacheTicket): void {
+  set(row: ConnectionEntity, now = this.clock.now(), ticket?: RowCacheTicket): void {
     // The row changed (or everything was forgotten) after this reader asked Postgres.
     if (ticket && ticket.generation !== this.generationOf(row.id)) return;
     this.rows.delete(row.id);

@@ -4,6 +4,7 @@ import {
   Logger,
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
+  Optional,
 } from '@nestjs/common';
 import { InjectQueue } from '@nestjs/bullmq';
 import { SchedulerRegistry } from '@nestjs/schedule';
@@ -18,6 +19,7 @@ import { QUEUES, REFRESH_JOB_OPTIONS, type PayloadOf, refreshJobId } from '../..
 import { LifecycleMetrics } from '../lifecycle-metrics';
 import { type HeldLock, LockService, newOwnerToken } from '../redis-lock';
 import { scheduleJitterMs } from './refresh-timing';
+import { Clock, SYSTEM_CLOCK } from '../../common/clock';
 
 export const DUE_PAGE_SIZE = 500;
 const LEADER_KEY = 'lock:refresh-scheduler';
@@ -58,6 +60,7 @@ export class RefreshScheduler implements OnApplicationBootstrap, OnApplicationSh
     private readonly locks: LockService,
     private readonly metrics: LifecycleMetrics,
     private readonly registry: SchedulerRegistry,
+    @Optional() private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.intervalMs = config.lifecycle.refreshIntervalSeconds * 1000;
     this.windowSeconds = config.lifecycle.refreshWindowSeconds;
@@ -87,7 +90,7 @@ export class RefreshScheduler implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /** One tick; a tick still running when the next is due is not doubled. */
-  tick(now: number = Date.now()): Promise<TickResult> {
+  tick(now: number = this.clock.now()): Promise<TickResult> {
     if (this.running) return this.running;
     this.running = this.run(now).finally(() => (this.running = null));
     return this.running;
