@@ -45,10 +45,22 @@ export type AuthConfig = Pick<AppConfig, 'auth'>;
     {
       // Needs the global RedisModule; a test module without Redis gets no limiter.
       provide: AuthFailureLimiter,
-      inject: [{ token: RedisService, optional: true }, APP_CONFIG],
-      useFactory: (redis: RedisService | undefined, config: Partial<AppConfig>) =>
+      inject: [
+        { token: RedisService, optional: true },
+        APP_CONFIG,
+        { token: Clock, optional: true },
+      ],
+      useFactory: (
+        redis: RedisService | undefined,
+        config: Partial<AppConfig>,
+        clock: Clock | undefined,
+      ) =>
         redis && config.rateLimit
-          ? new AuthFailureLimiter(redis, config.rateLimit.authFailuresPerMinute)
+          ? new AuthFailureLimiter(
+              redis,
+              config.rateLimit.authFailuresPerMinute,
+              clock ?? SYSTEM_CLOCK,
+            )
           : null,
     },
     {

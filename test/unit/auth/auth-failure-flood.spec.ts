@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { type AuditInput } from '../../../src/audit/audit.service';
 import { AuthFailureAudit } from '../../../src/auth/auth-failure-audit';
-import { AuthFailureLimiter } from '../../../src/auth/auth-failure-limiter';
+import { ALLOWED_FOR_MS, AuthFailureLimiter } from '../../../src/auth/auth-failure-limiter';
+import { FakeClock } from '../../support/fake-clock';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -36,7 +37,7 @@ describe('failed authentication floods', () => {
     const prefix = `cbk_unit_flood_${randomBytes(4).toString('hex')}:`;
     const client = new Redis(REDIS_URL, { keyPrefix: prefix });
     try {
-      const limiter = new AuthFailureLimiter({ client }, 5, () => 1_000_000_000_000);
+      const limiter = new AuthFailureLimiter({ client }, 5, { now: () => 1_000_000_000_000 });
       for (let i = 0; i < 5; i++) {
         await limiter.assertAllowed('203.0.113.7');
         await limiter.recordFailure('203.0.113.7');
@@ -48,6 +49,27 @@ describe('failed authentication floods', () => {
       });
       // Another address is not affected.
       await expect(limiter.assertAllowed('198.51.100.2')).resolves.toBeUndefined();
+
+      // An address found under the limit is believed for a second without asking Redis again
+      // (the token read's hot path), unless this process saw it fail meanwhile.
+      const clock = new FakeClock({ start: 1_000_000_000_000 });
+      const gets = jest.spyOn(client, 'get');
+      const cached = new AuthFailureLimiter({ client }, 5, clock);
+      await cached.assertAllowed('192.0.2.9');
+      await cached.assertAllowed('192.0.2.9');
+      expect(gets).toHaveBeenCalledTimes(1);
+      // Another replica (another limiter) pushes it over the limit: seen once the second is over.
+      for (let i = 0; i < 5; i++) await limiter.recordFailure('192.0.2.9');
+      await expect(cached.assertAllowed('192.0.2.9')).resolves.toBeUndefined();
+      clock.advance(ALLOWED_FOR_MS);
+      await expect(cached.assertAllowed('192.0.2.9')).rejects.toMatchObject({ status: 429 });
+      expect(gets).toHaveBeenCalledTimes(2);
+      // Its own failures are counted at once: a failure clears what it believed.
+      const own = new AuthFailureLimiter({ client }, 1, clock);
+      await own.assertAllowed('192.0.2.10');
+      await own.recordFailure('192.0.2.10');
+      await expect(own.assertAllowed('192.0.2.10')).rejects.toMatchObject({ status: 429 });
+      gets.mockRestore();
     } finally {
       const raw = new Redis(REDIS_URL);
       const keys = await raw.keys(`${prefix}*`);
