@@ -17,6 +17,21 @@ export interface AuditInput {
   details?: Record<string, unknown>;
 }
 
+/** The row of an audit input (its `occurred_at` is the database's `now()` unless given). */
+export function auditRowOf(input: AuditInput): Partial<AuditEventEntity> {
+  return {
+    actorType: input.actorType,
+    actorId: input.actorId ?? null,
+    action: input.action,
+    outcome: input.outcome,
+    connectionId: input.connectionId ?? null,
+    provider: input.provider ?? null,
+    errorCode: input.errorCode ?? null,
+    requestId: input.requestId ?? null,
+    details: input.details ?? {},
+  };
+}
+
 /** Writes audit rows. A failed audit write is logged, never turned into a failed request. */
 @Injectable()
 export class AuditService {
@@ -28,18 +43,7 @@ export class AuditService {
 
   async record(input: AuditInput): Promise<void> {
     try {
-      const row: Partial<AuditEventEntity> = {
-        actorType: input.actorType,
-        actorId: input.actorId ?? null,
-        action: input.action,
-        outcome: input.outcome,
-        connectionId: input.connectionId ?? null,
-        provider: input.provider ?? null,
-        errorCode: input.errorCode ?? null,
-        requestId: input.requestId ?? null,
-        details: input.details ?? {},
-      };
-      await this.events.save(this.events.create(row));
+      await this.events.save(this.events.create(auditRowOf(input)));
     } catch (err) {
       this.logger.error({ err, action: input.action }, 'audit write failed');
     }

@@ -8,7 +8,7 @@ import { getRepositoryToken } from '@nestjs/typeorm';
 import { type Repository } from 'typeorm';
 import { type QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import { AuditEventEntity } from '../database/entities';
-import { type AuditInput } from './audit.service';
+import { type AuditInput, auditRowOf } from './audit.service';
 
 export interface BatchPolicy {
   /** What the rows are, for the log line of a failed write ("refresh audit"). */
@@ -81,16 +81,8 @@ export class BatchedAuditWriter implements OnApplicationShutdown {
       // TypeORM's deep-partial type cannot see through the jsonb `details` column.
       await this.events.insert(
         batch.map(({ at, input }) => ({
+          ...auditRowOf(input),
           occurredAt: at,
-          actorType: input.actorType,
-          actorId: input.actorId ?? null,
-          action: input.action,
-          outcome: input.outcome,
-          connectionId: input.connectionId ?? null,
-          provider: input.provider ?? null,
-          errorCode: input.errorCode ?? null,
-          requestId: input.requestId ?? null,
-          details: input.details ?? {},
         })) as QueryDeepPartialEntity<AuditEventEntity>[],
       );
     } catch (err) {
