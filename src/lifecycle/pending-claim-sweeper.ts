@@ -9,6 +9,7 @@ import {
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { APP_CONFIG, type AppConfig } from '../config/config';
 import { PendingClaimsModule } from './pending-claims.module';
+import { PeriodicPass } from './periodic-pass';
 import { PendingClaims } from './pending-claims';
 
 const INTERVAL_NAME = 'pending-claim-sweep';
@@ -24,34 +25,28 @@ const MAX_SWEEP_EVERY_MS = 60_000;
 export class PendingClaimSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(PendingClaimSweeper.name);
   private readonly intervalMs: number;
-  private running: Promise<number> | null = null;
+  private readonly periodic: PeriodicPass;
 
   constructor(
     private readonly claims: PendingClaims,
-    private readonly registry: SchedulerRegistry,
+    registry: SchedulerRegistry,
     @Inject(APP_CONFIG) config: AppConfig,
   ) {
     this.intervalMs = Math.min(MAX_SWEEP_EVERY_MS, config.lifecycle.claimTtlSeconds * 1000);
+    this.periodic = new PeriodicPass(registry, INTERVAL_NAME, () => this.run());
   }
 
   onApplicationBootstrap(): void {
-    this.registry.addInterval(
-      INTERVAL_NAME,
-      setInterval(() => void this.sweep(), this.intervalMs),
-    );
+    this.periodic.start(this.intervalMs);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.registry.doesExist('interval', INTERVAL_NAME)) {
-      this.registry.deleteInterval(INTERVAL_NAME);
-    }
-    await this.running?.catch(() => undefined);
+    await this.periodic.stop();
   }
 
   /** One sweep; a sweep still running when the next is due is not doubled. */
   sweep(): Promise<number> {
-    this.running ??= this.run().finally(() => (this.running = null));
-    return this.running;
+    return this.periodic.run();
   }
 
   private async run(): Promise<number> {

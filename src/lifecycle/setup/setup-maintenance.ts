@@ -20,6 +20,7 @@ import { ProviderRegistry } from '../../providers/provider-registry';
 import { SECRET_STORE, type SecretStore } from '../../secrets/secret-store';
 import { ConnectionStoreModule } from '../connection-store.module';
 import { ConnectionWriter } from '../connection-writer';
+import { PeriodicPass } from '../periodic-pass';
 
 const INTERVAL_NAME = 'setup-maintenance';
 const PAGE = 200;
@@ -35,7 +36,7 @@ const PAGE = 200;
 @Injectable()
 export class SetupMaintenance implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SetupMaintenance.name);
-  private running: Promise<number> | null = null;
+  private readonly periodic: PeriodicPass;
 
   constructor(
     private readonly providers: ProviderRegistry,
@@ -43,28 +44,23 @@ export class SetupMaintenance implements OnApplicationBootstrap, OnApplicationSh
     @Inject(SECRET_STORE) private readonly secrets: SecretStore,
     private readonly audit: AuditService,
     private readonly writer: ConnectionWriter,
-    private readonly registry: SchedulerRegistry,
+    registry: SchedulerRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.periodic = new PeriodicPass(registry, INTERVAL_NAME, () => this.pass());
+  }
 
   onApplicationBootstrap(): void {
-    const every = this.config.setupMaintenance.intervalSeconds * 1000;
-    this.registry.addInterval(
-      INTERVAL_NAME,
-      setInterval(() => void this.run(), every),
-    );
+    this.periodic.start(this.config.setupMaintenance.intervalSeconds * 1000);
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.registry.doesExist('interval', INTERVAL_NAME))
-      this.registry.deleteInterval(INTERVAL_NAME);
-    await this.running?.catch(() => undefined);
+    await this.periodic.stop();
   }
 
   /** One pass over every maintained provider; a pass still running is not doubled. */
   run(): Promise<number> {
-    this.running ??= this.pass().finally(() => (this.running = null));
-    return this.running;
+    return this.periodic.run();
   }
 
   private async pass(): Promise<number> {
