@@ -1,4 +1,4 @@
-import { type AppConfig, loadConfig } from '../../src/config/config';
+import { type AppConfig, ConfigError, loadConfig } from '../../src/config/config';
 
 /**
  * The smallest environment `loadConfig()` accepts: the local secret store (no Vault address), an
@@ -66,4 +66,22 @@ function merge(base: unknown, override: unknown): unknown {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(override)) out[k] = merge(base[k], v);
   return out;
+}
+
+/** What `loadConfig` refuses in `env`, in its own words; [] when the environment loads. */
+export function configProblems(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+/** {@link configProblems} for a check that must be refused: an environment that loads throws. */
+export function configRefusals(env: Record<string, string | undefined>): string[] {
+  const problems = configProblems(env);
+  if (problems.length === 0) throw new Error('expected a ConfigError');
+  return problems;
 }

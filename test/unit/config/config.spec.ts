@@ -1,12 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ConfigError,
-  describeProviders,
-  loadConfig,
-  requireVariable,
-} from '../../../src/config/config';
+import { describeProviders, loadConfig, requireVariable } from '../../../src/config/config';
+import { configRefusals } from '../../support/test-config';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -22,15 +18,7 @@ function base(extra: Record<string, string | undefined> = {}): Record<string, st
   };
 }
 
-function problemsOf(env: Record<string, string | undefined>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problemsOf = configRefusals;
 
 describe('loadConfig', () => {
   it('accepts a minimal local setup and fills the defaults of SPEC §7', () => {

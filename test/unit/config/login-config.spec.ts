@@ -1,4 +1,5 @@
-import { ConfigError, describeLogin, loadConfig } from '../../../src/config/config';
+import { describeLogin, loadConfig } from '../../../src/config/config';
+import { configRefusals } from '../../support/test-config';
 
 const KEY = Buffer.alloc(32, 7).toString('base64');
 
@@ -20,15 +21,7 @@ const GITHUB = {
   LOGIN_ALLOWED_USERS: 'Alice@Example.com,octocat',
 };
 
-function problemsOf(raw: Record<string, string | undefined>): string[] {
-  try {
-    loadConfig(raw);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problemsOf = configRefusals;
 
 describe('sign-in configuration (SPEC §9)', () => {
   it('is off without LOGIN_PROVIDERS, and FRONTEND_URL defaults to the connect page', () => {

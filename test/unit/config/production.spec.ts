@@ -1,4 +1,5 @@
-import { ConfigError, describeProxy, loadConfig } from '../../../src/config/config';
+import { describeProxy, loadConfig } from '../../../src/config/config';
+import { configProblems } from '../../support/test-config';
 
 /** A production environment that passes: Vault, a JWKS with issuer and audience. */
 function production(
@@ -19,15 +20,7 @@ function production(
   };
 }
 
-function problemsOf(env: Record<string, string | undefined>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problemsOf = configProblems;
 
 describe('production refusals', () => {
   it('accepts a production setup of its own', () => {

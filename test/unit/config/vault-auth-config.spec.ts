@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from '../../../src/config/config';
+import { loadConfig } from '../../../src/config/config';
+import { configProblems } from '../../support/test-config';
 
 /** VAULT_AUTH_METHOD and the variables of each method (token, AppRole, Kubernetes). */
 
@@ -14,15 +15,7 @@ const base = (extra: Record<string, string | undefined>): Record<string, string 
   ...extra,
 });
 
-function problemsOf(env: Record<string, string | undefined>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problemsOf = configProblems;
 
 it('infers kubernetes from VAULT_K8S_ROLE, with the default mount and token file', () => {
   const config = loadConfig(base({ VAULT_K8S_ROLE: 'credential-broker' }));

@@ -1,13 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ConfigError,
-  describeWebhooks,
-  loadConfig,
-  webhookAttempts,
-} from '../../../src/config/config';
+import { describeWebhooks, loadConfig, webhookAttempts } from '../../../src/config/config';
 import { webhookJobDefaults } from '../../../src/jobs/queues';
+import { configProblems } from '../../support/test-config';
 
 const SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
 const base = (extra: Record<string, string | undefined> = {}) => ({
@@ -19,15 +15,7 @@ const base = (extra: Record<string, string | undefined> = {}) => ({
   ...extra,
 });
 
-function problems(env: Record<string, string | undefined>): string[] {
-  try {
-    loadConfig(base(env));
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  return [];
-}
+const problems = (env: Record<string, string | undefined>) => configProblems(base(env));
 
 describe('webhook retries: attempts derived from the base and the window', () => {
   it('defaults (30 s doubling, 24 h) give 12 attempts: 11 retries ending at 61 410 s', () => {
