@@ -87,10 +87,7 @@ describe('Azure login (e2e)', () => {
     azure.addDomain('contoso.onmicrosoft.com', TENANT);
     broker = await BrokerHarness.start({
       env: {
-        AZURE_AUTHORITY_HOST: azure.url,
-        AZURE_ARM_ENDPOINT: azure.url,
-        AZURE_GRAPH_ENDPOINT: azure.url,
-        NODE_EXTRA_CA_CERTS: azure.ca.extraCaCerts,
+        ...azure.env(),
         // This file logs alice in far more often than a person would.
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
       },

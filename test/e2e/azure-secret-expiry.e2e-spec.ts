@@ -85,10 +85,7 @@ describe('Azure client secret expiry (e2e)', () => {
     for (const a of [soon, shy, later]) azure.addApp(TENANT, a);
     broker = await BrokerHarness.start({
       env: {
-        AZURE_AUTHORITY_HOST: azure.url,
-        AZURE_ARM_ENDPOINT: azure.url,
-        AZURE_GRAPH_ENDPOINT: azure.url,
-        NODE_EXTRA_CA_CERTS: azure.ca.extraCaCerts,
+        ...azure.env(),
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
         SETUP_MAINTENANCE_INTERVAL_SECONDS: '1',
         WEBHOOK_URL: receiver.url,

@@ -25,10 +25,7 @@ describe('connect page in a browser', () => {
     });
     broker = await BrokerHarness.start({
       env: {
-        AZURE_AUTHORITY_HOST: azure.url,
-        AZURE_ARM_ENDPOINT: azure.url,
-        AZURE_GRAPH_ENDPOINT: azure.url,
-        NODE_EXTRA_CA_CERTS: azure.ca.extraCaCerts,
+        ...azure.env(),
         RATE_LIMIT_LOGIN_PER_MINUTE: '1000',
       },
     });

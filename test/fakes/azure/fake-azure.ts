@@ -54,6 +54,8 @@ export interface TokenRequest {
 export interface FakeAzure {
   url: string;
   ca: TestCa;
+  /** The broker's settings for this emulator: Entra ID, ARM and Graph at its URL, its CA trusted. */
+  env(): Record<string, string>;
   addTenant(tenantId: string): void;
   /** A verified domain that names the tenant (contoso.onmicrosoft.com). */
   addDomain(domain: string, tenantId: string): void;
@@ -397,6 +399,12 @@ export async function startFakeAzure(options: { port?: number } = {}): Promise<F
   return {
     url: server.url,
     ca,
+    env: () => ({
+      AZURE_AUTHORITY_HOST: server.url,
+      AZURE_ARM_ENDPOINT: server.url,
+      AZURE_GRAPH_ENDPOINT: server.url,
+      NODE_EXTRA_CA_CERTS: ca.extraCaCerts,
+    }),
     seen: server.seen,
     addTenant: (tenantId) => void tenants.set(tenantId, tenants.get(tenantId) ?? new Map()),
     addDomain: (domain, tenantId) => void domains.set(domain.toLowerCase(), tenantId),
