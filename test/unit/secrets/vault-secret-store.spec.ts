@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { type AddressInfo } from 'node:net';
 import { VaultSecretStore } from '../../../src/secrets/vault/vault-secret-store';
 import { startFakeVault, type FakeVault } from '../../fakes/vault/fake-vault';
 import { describeSecretStoreContract, expectReason } from './secret-store.contract';
@@ -121,6 +123,29 @@ describe('VaultSecretStore', () => {
     await expectReason(store.read(`connections/${randomUUID()}`), 'unavailable');
     await expect(store.health()).resolves.toMatchObject({ ok: false, reason: 'unavailable' });
     expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it('gives up after VAULT_TIMEOUT_MS when Vault answers but trickles its body', async () => {
+    // Headers at once, then a byte every 50 ms: an idle timer alone would never fire.
+    const timers: NodeJS.Timeout[] = [];
+    const trickler = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{');
+      timers.push(setInterval(() => res.write(' '), 50));
+    });
+    await new Promise<void>((resolve) => trickler.listen(0, '127.0.0.1', resolve));
+    const { port } = trickler.address() as AddressInfo;
+    try {
+      const store = makeStore({ addr: `http://127.0.0.1:${port}`, timeoutMs: 300 });
+      const started = Date.now();
+      const err = await expectReason(store.read(`connections/${randomUUID()}`), 'unavailable');
+      expect(String((err as Error).message)).toContain('ETIMEDOUT');
+      expect(Date.now() - started).toBeLessThan(1_500);
+    } finally {
+      for (const t of timers) clearInterval(t);
+      trickler.closeAllConnections();
+      await new Promise((resolve) => trickler.close(resolve));
+    }
   });
 
   it('reports a token Vault refuses as denied, at start, in health and on calls', async () => {
