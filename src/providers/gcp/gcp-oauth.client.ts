@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { type OAuth2Client, type OAuth2ClientOptions } from 'google-auth-library';
 import { z } from 'zod';
+import { undiciFetch } from '../../common/undici-fetch';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { ProviderError } from '../provider';
 import { classifyGoogleError } from './gcp-errors';
@@ -95,11 +96,13 @@ export class GcpOAuthClient {
         oauth2TokenUrl: gcp.tokenUrl,
         oauth2RevokeUrl: gcp.revokeUrl,
       },
-      // Native fetch rather than gaxios' node-fetch fallback; a bound on every call so a hung
-      // Google never holds a callback (or a refresh lock) open. The SDK asks every token call
-      // to retry (3 times by default); this retryConfig is merged into it and caps that.
+      // undici's dispatcher rather than gaxios' node-fetch fallback or the built-in fetch: a
+      // refresh makes one such call, and this costs the worker half the CPU (undici-fetch.ts).
+      // A bound on every call so a hung Google never holds a callback (or a refresh lock) open.
+      // The SDK asks every token call to retry (3 times by default); this retryConfig is merged
+      // into it and caps that.
       transporterOptions: {
-        fetchImplementation: globalThis.fetch,
+        fetchImplementation: undiciFetch(),
         timeout: timeoutMs,
         retryConfig,
       },
