@@ -14,6 +14,7 @@ export class RedisService implements OnApplicationShutdown {
       enableOfflineQueue: true,
       connectTimeout: 5000,
       lazyConnect: false,
+      enableAutoPipelining: true,
     });
     // Errors surface through commands and /health/ready; without a listener ioredis would log them raw.
     this.client.on('error', () => undefined);
