@@ -2,7 +2,10 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { Clock, SYSTEM_CLOCK } from '../../common/clock';
 import { APP_CONFIG, type AppConfig } from '../../config/config';
 import { type ConnectionEntity } from '../../database/entities';
-import { RefreshStateRepository } from '../../database/repositories/refresh-state.repository';
+import {
+  RefreshStateRepository,
+  type RefreshSuccess,
+} from '../../database/repositories/refresh-state.repository';
 import {
   type ProviderFailure,
   ProviderError,
@@ -214,20 +217,13 @@ export class RefreshService {
       throw secretStoreUnavailable(err);
     }
 
-    const success = {
+    const success: RefreshSuccess = {
       expiresAt: grant.expiresAt,
       scopes: grant.scopes.length > 0 ? grant.scopes : row.scopes,
       vaultVersion: ref.version,
       refreshedAt: this.clock.date(),
     };
-    // The write and its event (`connection.recovered` when the row was failing) in one
-    // transaction: the event exists exactly when the recovery committed.
-    const recorded = await this.outbox.write(async (tx) => {
-      const change = await this.connections.recordSuccess(row.id, success, tx.manager);
-      const event = change && statusChangeEvent(change.previousStatus, change.row.status);
-      if (change && event) await tx.emit(event, change.row);
-      return change !== null;
-    });
+    const recorded = await this.recordSuccess(row, success);
     // Both writes are done: announce the change and let go of the lock in one round trip.
     await this.changes.publish(row.id, lock);
     this.cache.set(new SecretValue(ref, grant.secret), tokenFields);
@@ -252,6 +248,26 @@ export class RefreshService {
       nextAttemptAt: success.refreshedAt,
     };
     return { kind: 'refreshed', connection: updated };
+  }
+
+  /** The success's Postgres write, and its event when it ends a failure; false when skipped. */
+  private async recordSuccess(row: ConnectionEntity, success: RefreshSuccess): Promise<boolean> {
+    if (row.status !== 'active') {
+      // Ending a failure raises `connection.recovered`: the write and its event commit together.
+      return this.outbox.write(async (tx) => {
+        const change = await this.connections.recordSuccess(row.id, success, tx.manager);
+        const event = change && statusChangeEvent(change.previousStatus, change.row.status);
+        if (change && event) await tx.emit(event, change.row);
+        return change !== null;
+      });
+    }
+    // From `active` a success raises no event, so it needs no transaction, and concurrent
+    // refreshes share one statement (RefreshStateRepository). Should a lapsed lock have let
+    // another holder mark the row failing meanwhile, that recovery is raised right after.
+    const change = await this.connections.recordSuccess(row.id, success);
+    const event = change && statusChangeEvent(change.previousStatus, change.row.status);
+    if (change && event) await this.outbox.write((tx) => tx.emit(event, change.row));
+    return change !== null;
   }
 
   private async readLatest(path: string): Promise<SecretValue | null> {

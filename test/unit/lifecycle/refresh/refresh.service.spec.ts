@@ -243,6 +243,44 @@ describe('RefreshService (single-flight, failures, CAS)', () => {
     expect(outbox.types()).toEqual(['connection.refresh_failing', 'connection.recovered']);
   });
 
+  it('writes a plain success outside the outbox, a recovery in it, and one that raced a failure after it', async () => {
+    const write = jest.spyOn(outbox, 'write');
+    const plain = await seed(30);
+    const s = service();
+    expect((await s.refresh(plain.id, { trigger: 'scheduled', force: false })).kind).toBe(
+      'refreshed',
+    );
+    expect(write).not.toHaveBeenCalled();
+
+    const failing = await seed(30);
+    Object.assign(connections.rows.get(failing.id) ?? {}, { status: 'refresh_failing' });
+    expect((await s.refresh(failing.id, { trigger: 'scheduled', force: false })).kind).toBe(
+      'refreshed',
+    );
+    expect(write).toHaveBeenCalledTimes(1);
+    expect(outbox.types()).toEqual(['connection.recovered']);
+
+    // Read as active, marked failing by a holder whose lock had lapsed while we were upstream:
+    // the write still ends a failure, so its event follows it.
+    const raced = await seed(30);
+    driver.next = () => {
+      Object.assign(connections.rows.get(raced.id) ?? {}, { status: 'refresh_failing' });
+      return {
+        secret: { access_token: 'ya29.raced' },
+        expiresAt: new Date(Date.now() + 3600_000),
+        scopes: ['a'],
+      };
+    };
+    expect((await s.refresh(raced.id, { trigger: 'scheduled', force: false })).kind).toBe(
+      'refreshed',
+    );
+    expect(write).toHaveBeenCalledTimes(2);
+    expect(outbox.events.map((e) => [e.type, e.connectionId])).toEqual([
+      ['connection.recovered', failing.id],
+      ['connection.recovered', raced.id],
+    ]);
+  });
+
   it('raises refresh_failing once however many retries fail, and nothing for a plain refresh', async () => {
     const row = await seed(30);
     const s = service();
