@@ -61,40 +61,31 @@ const FIND_FOR_REFRESH: PreparedStatement = {
   text: `SELECT ${ROW_COLUMNS} FROM connections WHERE id = ANY($1::uuid[])`,
 };
 
+/** What a guarded update returns of the row it wrote (`c` is the updated table). */
+const RETURNING = ROW_COLUMNS.split(', ')
+  .map((col) => `c.${col}`)
+  .join(', ');
+
 /**
  * A guarded update of the row locked as it was (`previous`), returning the row as written and
  * the status it had before. Wrapped in a SELECT: a bare UPDATE … RETURNING comes back from
  * TypeORM as [rows, count].
  */
 function guardedUpdate(name: string, update: string): PreparedStatement {
-  const returning = ROW_COLUMNS.split(', ')
-    .map((col) => `c.${col}`)
-    .join(', ');
   return {
     name,
     text: `WITH previous AS (
          SELECT id AS previous_id, status AS previous_status FROM connections WHERE id = $1 FOR UPDATE),
        updated AS (${update}
-         RETURNING ${returning}, previous.previous_status)
+         RETURNING ${RETURNING}, previous.previous_status)
        SELECT * FROM updated`,
   };
 }
 
-const RECORD_SUCCESS = guardedUpdate(
-  'refresh-state:success',
-  `UPDATE connections c
-      SET status = 'active', expires_at = $2, scopes = $3, vault_version = $4,
-          last_refreshed_at = $5, refresh_failures = 0, last_error_code = NULL,
-          next_attempt_at = $5, updated_at = now()
-     FROM previous
-    WHERE c.id = previous.previous_id AND c.vault_version < $4
-      AND c.status IN ('active', 'refresh_failing')`,
-);
-
 /**
- * RECORD_SUCCESS for many rows at once: the successes come as one JSON array ($1) and their ids
- * as an array ($2), which keeps both lookups on the primary key (joined to the JSON alone, the
- * planner scans the table). The rows are locked in id order, so two batches never wait on each
+ * Records refresh successes, one or many at once: the successes come as one JSON array ($1) and
+ * their ids as an array ($2), which keeps both lookups on the primary key (joined to the JSON
+ * alone, the planner scans the table). The rows are locked in id order, so two batches never wait on each
  * other in a cycle, and each is updated only under its own guard. Returns the rows written, each
  * with its status before.
  */
@@ -114,9 +105,7 @@ const RECORD_SUCCESSES: PreparedStatement = {
            FROM previous, input i
           WHERE c.id = ANY($2::uuid[]) AND c.id = previous.previous_id AND i.id = c.id
             AND c.vault_version < i.vault_version AND c.status IN ('active', 'refresh_failing')
-         RETURNING ${ROW_COLUMNS.split(', ')
-           .map((col) => `c.${col}`)
-           .join(', ')}, previous.previous_status)
+         RETURNING ${RETURNING}, previous.previous_status)
        SELECT * FROM updated`,
 };
 
@@ -155,8 +144,16 @@ const RECORD_FAILURE = guardedUpdate(
       AND c.status IN ('active', 'refresh_failing')`,
 );
 
-function successParams({ id, success }: { id: string; success: RefreshSuccess }): unknown[] {
-  return [id, success.expiresAt, success.scopes, success.vaultVersion, success.refreshedAt];
+/** RECORD_SUCCESSES's parameters for these successes (ids distinct). */
+function successesParams(batch: readonly { id: string; success: RefreshSuccess }[]): unknown[] {
+  const input = batch.map(({ id, success }) => ({
+    id,
+    expires_at: success.expiresAt,
+    scopes: success.scopes,
+    vault_version: success.vaultVersion,
+    refreshed_at: success.refreshedAt,
+  }));
+  return [JSON.stringify(input), batch.map(({ id }) => id)];
 }
 
 /** The entity of a row read by hand, without TypeORM's metadata-driven `create`. */
@@ -284,7 +281,7 @@ export class RefreshStateRepository {
     manager?: EntityManager,
   ): Promise<RecordedChange | null> {
     if (!manager?.queryRunner) return this.successes.load({ id, success });
-    return this.recorded(manager, RECORD_SUCCESS, successParams({ id, success }));
+    return this.recorded(manager, RECORD_SUCCESSES, successesParams([{ id, success }]));
   }
 
   /**
@@ -317,18 +314,7 @@ export class RefreshStateRepository {
     const rows = await this.prepared<ConnectionRow & { previous_status: ConnectionStatus }>(
       undefined,
       RECORD_SUCCESSES,
-      [
-        JSON.stringify(
-          [...first].map(({ id, success }) => ({
-            id,
-            expires_at: success.expiresAt,
-            scopes: success.scopes,
-            vault_version: success.vaultVersion,
-            refreshed_at: success.refreshedAt,
-          })),
-        ),
-        [...first].map(({ id }) => id),
-      ],
+      successesParams([...first]),
     );
     const written = new Map(rows.map((r) => [r.id, r]));
     const results: (RecordedChange | null)[] = [];
@@ -337,7 +323,7 @@ export class RefreshStateRepository {
       if (first.has(entry)) {
         results.push(row ? { previousStatus: row.previous_status, row: entityOf(row) } : null);
       } else {
-        results.push(await this.recorded(undefined, RECORD_SUCCESS, successParams(entry)));
+        results.push(await this.recorded(undefined, RECORD_SUCCESSES, successesParams([entry])));
       }
     }
     return results;

@@ -141,8 +141,8 @@ describe('RefreshStateRepository (batched reads and success writes)', () => {
     expect(b3?.previousStatus).toBe('active');
     expect(statements()).toEqual([
       'refresh-state:successes',
-      'refresh-state:success',
-      'refresh-state:success',
+      'refresh-state:successes',
+      'refresh-state:successes',
     ]);
     const versions = await ds.getRepository(ConnectionEntity).findBy([{ id: a.id }, { id: b.id }]);
     expect(versions.map((v) => v.vaultVersion).sort()).toEqual([3, 3]);
