@@ -157,7 +157,7 @@ export class RefreshScheduler implements OnApplicationBootstrap, OnApplicationSh
       }
       const last = page[page.length - 1];
       if (page.length < DUE_PAGE_SIZE || !last) break;
-      after = { expiresAt: last.expiresAt, id: last.id };
+      after = last;
     }
     for (const [jobId, at] of this.enqueued) {
       if (now - at >= this.reEnqueueAfterMs) this.enqueued.delete(jobId);

@@ -148,6 +148,36 @@ describe('RefreshStateRepository (batched reads and success writes)', () => {
     expect(versions.map((v) => v.vaultVersion).sort()).toEqual([3, 3]);
   });
 
+  it('pages due rows that share expires_at below the millisecond exactly, each once', async () => {
+    const rows = await Promise.all([1, 2, 3, 4, 5].map(() => row('active')));
+    const ids = rows.map((r) => r.id);
+    // One bulk UPDATE gives every row the same microsecond, which a Date cannot hold.
+    await ds.query(
+      `UPDATE connections SET expires_at = timestamptz '2020-01-01 00:00:00.123456+00',
+         next_attempt_at = timestamptz '2019-12-31 00:00:00.000001+00' WHERE id = ANY($1)`,
+      [ids],
+    );
+    const query = { expiresBefore: new Date('2020-01-02'), now: new Date('2020-01-01') };
+    const seen: string[] = [];
+    let after;
+    for (let pages = 0; pages < 10; pages++) {
+      const page = await repo.findDue({ ...query, after, limit: 2 });
+      seen.push(...page.map((r) => r.id));
+      const last = page[page.length - 1];
+      if (page.length < 2 || !last) break;
+      after = last;
+    }
+    expect(seen).toEqual([...ids].sort());
+    const [first] = await repo.findDue({ ...query, limit: 1 });
+    expect(first).toEqual({
+      id: [...ids].sort()[0],
+      expiresAt: new Date('2020-01-01T00:00:00.123Z'),
+      nextAttemptAt: new Date('2019-12-31T00:00:00.000Z'),
+      expiresAtMicros: String(Date.UTC(2020, 0, 1) * 1000 + 123456),
+    });
+    await ds.query(`DELETE FROM connections WHERE id = ANY($1)`, [ids]);
+  });
+
   it('keeps a write inside a transaction there, unbatched', async () => {
     const r = await row('refresh_failing', 1);
     queries.mockClear();
