@@ -35,7 +35,6 @@ const userinfoResponse = z.object({
 });
 export type GoogleUser = z.infer<typeof userinfoResponse>;
 
-/** google-auth-library's refresh is protected: this exposes one uncached refresh_token grant. */
 /**
  * google-auth-library, loaded on first use rather than with this module, so a process where
  * GCP is not enabled never loads it (nor gaxios' share of it).
@@ -43,6 +42,7 @@ export type GoogleUser = z.infer<typeof userinfoResponse>;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const googleAuth = () => require('google-auth-library') as typeof import('google-auth-library');
 
+/** google-auth-library's refresh is protected: this exposes one uncached refresh_token grant. */
 function defineBrokerOAuth2Client() {
   return class BrokerOAuth2Client extends googleAuth().OAuth2Client {
     refreshGrant(refreshToken: string) {
