@@ -49,8 +49,12 @@ export class RefreshScheduler implements OnApplicationBootstrap, OnApplicationSh
   private readonly windowSeconds: number;
   private lease: HeldLock | null = null;
   private running: Promise<TickResult> | null = null;
-  /** Job ids this replica enqueued, with when: a row still waiting for its job is not re-added. */
-  private readonly enqueued = new Map<string, number>();
+  /**
+   * The jobs this replica enqueued, by connection: the `expires_at` the job's id names and when.
+   * A row still waiting for its job is not re-added. Keyed by connection rather than job id, a
+   * tick builds no id for the rows it skips (it reads every due row, every interval).
+   */
+  private readonly enqueued = new Map<string, { expiresAt: number; at: number }>();
   private readonly reEnqueueAfterMs: number;
 
   constructor(
@@ -105,11 +109,14 @@ export class RefreshScheduler implements OnApplicationBootstrap, OnApplicationSh
    * `reEnqueueAfterMs` the row is enqueued again regardless (a job lost with Redis, or failed on
    * an infrastructure error); rows whose backoff is unknown are always enqueued.
    */
-  private waiting(row: DueConnection, jobId: string, now: number): boolean {
+  private waiting(row: DueConnection, now: number): boolean {
     if (row.nextAttemptAt === undefined) return false;
-    const at = this.enqueued.get(jobId);
+    const job = this.enqueued.get(row.id);
     return (
-      at !== undefined && at >= row.nextAttemptAt.getTime() && now - at < this.reEnqueueAfterMs
+      job !== undefined &&
+      job.expiresAt === row.expiresAt.getTime() &&
+      job.at >= row.nextAttemptAt.getTime() &&
+      now - job.at < this.reEnqueueAfterMs
     );
   }
 
@@ -135,32 +142,30 @@ export class RefreshScheduler implements OnApplicationBootstrap, OnApplicationSh
       if (page.length === 0) break;
       pages++;
       due += page.length;
-      const fresh: { row: DueConnection; jobId: string }[] = [];
-      for (const row of page) {
-        const jobId = refreshJobId(row.id, row.expiresAt);
-        if (!this.waiting(row, jobId, now)) fresh.push({ row, jobId });
-      }
+      const fresh = page.filter((row) => !this.waiting(row, now));
       if (fresh.length > 0) {
         await this.queue.addBulk(
-          fresh.map(({ row, jobId }) => ({
+          fresh.map((row) => ({
             name: 'connection.refresh' as const,
             data: { connectionId: row.id } satisfies PayloadOf<'connection.refresh'>,
             opts: {
               ...REFRESH_JOB_OPTIONS,
-              jobId,
+              jobId: refreshJobId(row.id, row.expiresAt),
               delay: scheduleJitterMs(row.expiresAt, this.windowSeconds, now),
             },
           })),
         );
-        for (const { jobId } of fresh) this.enqueued.set(jobId, now);
+        for (const row of fresh) {
+          this.enqueued.set(row.id, { expiresAt: row.expiresAt.getTime(), at: now });
+        }
         this.metrics.jobsEnqueued.inc(fresh.length);
       }
       const last = page[page.length - 1];
       if (page.length < DUE_PAGE_SIZE || !last) break;
       after = last;
     }
-    for (const [jobId, at] of this.enqueued) {
-      if (now - at >= this.reEnqueueAfterMs) this.enqueued.delete(jobId);
+    for (const [id, job] of this.enqueued) {
+      if (now - job.at >= this.reEnqueueAfterMs) this.enqueued.delete(id);
     }
     // The backlog and expiry gauges are computed at scrape time (LifecycleGauges), on every process.
     if (due > 0) this.logger.log({ due, pages }, 'refresh jobs enqueued');
