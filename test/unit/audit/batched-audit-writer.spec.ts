@@ -1,16 +1,19 @@
-import { type Repository } from 'typeorm';
+import { type DataSource, type Repository } from 'typeorm';
 import { type AuditInput } from '../../../src/audit/audit.service';
 import { type BatchPolicy, BatchedAuditWriter } from '../../../src/audit/batched-audit-writer';
-import { type AuditEventEntity } from '../../../src/database/entities';
+import { createDataSource } from '../../../src/database/data-source';
+import { AuditEventEntity } from '../../../src/database/entities';
+import { type TestDatabase, createTestDatabase } from '../../support/postgres';
 
-/** An audit table that records each INSERT's rows, or fails while `down`. */
+/** An audit table that records the rows of each INSERT (its one JSON parameter), or fails while `down`. */
 class RecordingEvents {
   readonly inserts: Record<string, unknown>[][] = [];
   down = false;
 
-  async insert(rows: Record<string, unknown>[]): Promise<void> {
+  async query(sql: string, [rows]: [string]): Promise<void> {
     if (this.down) throw new Error('connection refused');
-    this.inserts.push(rows);
+    expect(sql).toMatch(/^INSERT INTO audit_events/);
+    this.inserts.push(JSON.parse(rows) as Record<string, unknown>[]);
   }
 
   asRepository(): Repository<AuditEventEntity> {
@@ -54,16 +57,85 @@ describe('BatchedAuditWriter', () => {
     expect(events.inserts).toHaveLength(1);
     expect(events.inserts[0]).toHaveLength(3);
     expect(events.inserts[0][0]).toEqual({
-      occurredAt: at,
-      actorType: 'api_key',
-      actorId: 'key-1',
+      occurred_at: at.toISOString(),
+      actor_type: 'api_key',
+      actor_id: 'key-1',
       action: 'token.read',
       outcome: 'success',
-      connectionId: 'c-1',
+      connection_id: 'c-1',
       provider: 'gcp',
-      errorCode: null,
-      requestId: null,
+      error_code: null,
+      request_id: null,
       details: {},
+    });
+  });
+
+  describe('against Postgres', () => {
+    let db: TestDatabase;
+    let ds: DataSource;
+    beforeAll(async () => {
+      db = await createTestDatabase();
+      ds = createDataSource(db.url);
+      await ds.initialize();
+    });
+    afterAll(async () => {
+      await ds.destroy();
+      await db.drop();
+    });
+
+    it('writes each row of a batch as the audit table has it, its id from the table', async () => {
+      const table = ds.getRepository(AuditEventEntity);
+      const writer = new BatchedAuditWriter(table, policy({ flushAt: 2 }));
+      const at = new Date('2026-12-02T05:00:00.123Z');
+      const connectionId = '6f1c1b8e-4a59-4b0e-9d0c-2d6f1c1b8e4a';
+      writer.record(
+        {
+          ...read(1),
+          connectionId,
+          outcome: 'failure',
+          errorCode: 'invalid_grant',
+          requestId: 'req-1',
+          details: { trigger: 'scheduled', quote: `it's "x"` },
+        },
+        at,
+      );
+      writer.record({ ...read(2), connectionId: undefined, provider: undefined }, at);
+      await writer.flush();
+      const rows = await table.find({ order: { action: 'ASC', errorCode: 'ASC' } });
+      expect(rows).toHaveLength(2);
+      expect(rows.map(({ id, ...rest }) => [typeof id, rest])).toEqual([
+        [
+          'string',
+          {
+            occurredAt: at,
+            actorType: 'api_key',
+            actorId: 'key-1',
+            action: 'token.read',
+            connectionId,
+            provider: 'gcp',
+            outcome: 'failure',
+            errorCode: 'invalid_grant',
+            requestId: 'req-1',
+            details: { trigger: 'scheduled', quote: `it's "x"` },
+          },
+        ],
+        [
+          'string',
+          {
+            occurredAt: at,
+            actorType: 'api_key',
+            actorId: 'key-1',
+            action: 'token.read',
+            connectionId: null,
+            provider: null,
+            outcome: 'success',
+            errorCode: null,
+            requestId: null,
+            details: {},
+          },
+        ],
+      ]);
+      expect(dropped).toBe(0);
     });
   });
 
