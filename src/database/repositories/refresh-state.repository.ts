@@ -133,11 +133,13 @@ const RECORD_SUCCESSES: PreparedStatement = {
  * - A row read runs while its refresh holds a provider-call slot, so it waits for nothing but the
  *   end of the current turn of the event loop: the reads that turn's refreshes asked for.
  * - A success write comes after the provider call, with the slot given back: it waits up to
- *   SUCCESS_WINDOW_MS for others, which only delays when the lock is let go. Gathered by the
- *   turn alone, successes came in batches of under two and the worker spent 1.8-1.9 ms of CPU
- *   per refresh; with the window, 1.4-1.65 ms (alternated bench runs, 2026-12-02).
+ *   SUCCESS_WINDOW_MS for others, which only delays when the lock is let go (a token read that
+ *   waits for this refresh answers that much later). Gathered by the turn alone, successes came
+ *   in batches of under two and the worker spent 1.8-1.9 ms of CPU per refresh; with 5 ms,
+ *   1.4-1.65 ms (cold worker); 15 ms took another 5-8 % off a warm worker's, with the fleet's
+ *   time unchanged (alternated bench runs, 2026-12-02; docs/lifecycle.md).
  */
-const SUCCESS_WINDOW_MS = 5;
+const SUCCESS_WINDOW_MS = 15;
 const MAX_BATCH = 100;
 const READ_BATCHING = {
   cache: false,

@@ -14,8 +14,13 @@ import { RefreshService } from './refresh.service';
 
 type RefreshJobName = JobsOf<typeof QUEUES.refresh>['name'];
 
-/** Jobs in flight per provider-call slot (see RefreshService's upstream semaphore). */
-const JOBS_PER_UPSTREAM_SLOT = 8;
+/**
+ * Jobs in flight per provider-call slot (see RefreshService's upstream semaphore): one in the
+ * slot, one writing its result, others ready to take a slot the moment it frees. More only held
+ * more jobs' state live across collections: 8 cost 3-6 % more CPU per refresh than 3 or 4, for
+ * the same fleet time (alternated bench runs, 2026-12-02; docs/lifecycle.md).
+ */
+const JOBS_PER_UPSTREAM_SLOT = 4;
 
 /**
  * Runs refresh jobs, REFRESH_CONCURRENCY at a time per worker. A job makes one attempt: the
