@@ -99,6 +99,11 @@ export class JwtVerifier {
     this.clockTolerance = options.clockToleranceSeconds ?? 5;
   }
 
+  /** The user of a token this verifier has verified and may still serve from its cache. */
+  cached(token: string): VerifiedUser | undefined {
+    return this.verified?.get(VerifiedTokenCache.keyOf(token));
+  }
+
   async verify(token: string): Promise<VerifiedUser> {
     const cacheKey = this.verified ? VerifiedTokenCache.keyOf(token) : undefined;
     const known = cacheKey === undefined ? undefined : this.verified?.get(cacheKey);

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { type Clock, SYSTEM_CLOCK } from '../common/clock';
 
 /**
@@ -26,7 +26,8 @@ export class VerifiedTokenCache<T> {
   }
 
   static keyOf(token: string): string {
-    return createHash('sha256').update(token).digest('base64url');
+    // The one-shot form: no Hash object per call (this runs on every bearer-token request).
+    return hash('sha256', token, 'base64url');
   }
 
   get(key: string): T | undefined {

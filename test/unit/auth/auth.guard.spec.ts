@@ -21,6 +21,7 @@ import { type DataSource } from 'typeorm';
 import { AuditService } from '../../../src/audit/audit.service';
 import { ApiKeysService } from '../../../src/auth/api-keys.service';
 import { AuthFailureAudit } from '../../../src/auth/auth-failure-audit';
+import { BrokerTokenVerifier } from '../../../src/auth/broker-tokens';
 import { AuthModule } from '../../../src/auth/auth.module';
 import { type Caller, actingUserId } from '../../../src/auth/caller';
 import {
@@ -256,6 +257,23 @@ describe('AuthGuard', () => {
       const res = await call('GET', '/t/admin', bearer(await jwt('user-1')));
       expect(res.statusCode).toBe(403);
       expect(res.json()).toMatchObject({ code: 'forbidden' });
+    });
+
+    it('are answered from the verifier’s cache on the next request, admin routes still refused', async () => {
+      const token = await jwt('user-cached');
+      expect((await call('GET', '/t/read', bearer(token))).statusCode).toBe(200);
+      const decodes = jest.spyOn(BrokerTokenVerifier.prototype, 'claimsToBeOurs');
+      try {
+        const again = await call('GET', '/t/read', bearer(token));
+        expect(again.json()).toEqual({ kind: 'user', userId: 'user-cached' });
+        expect((await call('GET', '/t/admin', bearer(token))).statusCode).toBe(403);
+        expect(decodes).not.toHaveBeenCalled();
+        // A token not seen before is still told apart first.
+        await call('GET', '/t/read', bearer(await jwt('user-new')));
+        expect(decodes).toHaveBeenCalledTimes(1);
+      } finally {
+        decodes.mockRestore();
+      }
     });
 
     it('with a bad token get 401 and a Bearer challenge', async () => {
