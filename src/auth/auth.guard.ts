@@ -128,6 +128,27 @@ export class AuthGuard implements CanActivate {
     return metadata;
   }
 
+  /**
+   * What a JWT verifier's refusal becomes: counted in the failure audit under `auditReason`, then
+   * a 401 with the verifier's own reason. Anything else (keys unavailable) goes through as it is.
+   */
+  private jwtRejected(
+    route: RouteAuth,
+    request: AuthenticatedRequest,
+    auditReason: string,
+  ): (err: unknown) => never {
+    return (err) => {
+      if (err instanceof BrokerError && err.code === 'unauthenticated') {
+        this.failures.record(
+          { method: 'jwt', errorCode: 'unauthenticated', reason: auditReason },
+          request.ip,
+        );
+        throw unauthenticated(route, err.detail ?? 'token is not valid');
+      }
+      throw err;
+    };
+  }
+
   /** An access token of the broker's own authorization server, for the API's audience. */
   private async brokerTokenCaller(
     token: string,
@@ -136,16 +157,7 @@ export class AuthGuard implements CanActivate {
   ): Promise<Caller> {
     const claims = await this.brokerTokens
       .verify(token, this.brokerTokens.issuer)
-      .catch((err: unknown) => {
-        if (err instanceof BrokerError && err.code === 'unauthenticated') {
-          this.failures.record(
-            { method: 'jwt', errorCode: 'unauthenticated', reason: 'broker token is not valid' },
-            request.ip,
-          );
-          throw unauthenticated(route, err.detail ?? 'token is not valid');
-        }
-        throw err;
-      });
+      .catch(this.jwtRejected(route, request, 'broker token is not valid'));
     if (route.adminOnly) throw new BrokerError('forbidden', 'this route is for admins only');
     if (!grantsScopes(claims.scopes, route.scopes)) {
       throw new BrokerError(
@@ -198,16 +210,9 @@ export class AuthGuard implements CanActivate {
         }
         const { userId } =
           known ??
-          (await this.jwt.verify(presented.token).catch((err: unknown) => {
-            if (err instanceof BrokerError && err.code === 'unauthenticated') {
-              this.failures.record(
-                { method: 'jwt', errorCode: 'unauthenticated', reason: 'token is not valid' },
-                request.ip,
-              );
-              throw unauthenticated(route, err.detail ?? 'token is not valid');
-            }
-            throw err;
-          }));
+          (await this.jwt
+            .verify(presented.token)
+            .catch(this.jwtRejected(route, request, 'token is not valid')));
         if (route.adminOnly) throw new BrokerError('forbidden', 'this route is for admins only');
         return { kind: 'user', userId };
       }
