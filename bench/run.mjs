@@ -236,22 +236,32 @@ function makeDue(pg, userId) {
   );
 }
 
+/**
+ * Polls every 200 ms until `count` of the user's connections have a refreshed version or
+ * `timeoutMs` passes, calling `onPoll` with each count; answers the last count.
+ */
+async function waitRefreshed(pg, userId, count, timeoutMs, onPoll = async () => {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await pg.query(
+      `SELECT count(*)::int AS n FROM connections WHERE user_id = $1 AND vault_version >= 2`,
+      [userId],
+    );
+    const done = rows[0].n;
+    await onPoll(done);
+    if (done >= count || Date.now() >= deadline) return done;
+    await sleep(200);
+  }
+}
+
 /** Makes the user's `count` connections due and waits until all are refreshed: seconds and CPU. */
 async function refreshWave(pg, pid, port, userId, count) {
   if (count === 0) return null;
   const cpuBefore = await cpuSeconds(port);
   const started = performance.now();
   await makeDue(pg, userId);
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    const { rows } = await pg.query(
-      `SELECT count(*)::int AS n FROM connections WHERE user_id = $1 AND vault_version >= 2`,
-      [userId],
-    );
-    if (rows[0].n >= count) break;
-    if (Date.now() > deadline) throw new Error(`${userId}: ${rows[0].n} of ${count} refreshed`);
-    await sleep(200);
-  }
+  const done = await waitRefreshed(pg, userId, count, 300_000);
+  if (done < count) throw new Error(`${userId}: ${done} of ${count} refreshed`);
   const seconds = (performance.now() - started) / 1000;
   const cpu = (await cpuSeconds(port)) - cpuBefore;
   return {
@@ -500,19 +510,11 @@ async function fleetBench(ctx) {
   const rss = async () => {
     maxRss = Math.max(maxRss, (await rssBytes(worker.child.pid, port)).rss);
   };
-  let done = 0;
   let firstRefreshAt = 0;
-  const deadline = Date.now() + 600_000;
-  while (Date.now() < deadline) {
-    const { rows } = await ctx.pg.query(
-      `SELECT count(*)::int AS n FROM connections WHERE user_id = 'bench-user' AND vault_version >= 2`,
-    );
-    done = rows[0].n;
-    if (done > 0 && firstRefreshAt === 0) firstRefreshAt = performance.now();
+  const done = await waitRefreshed(ctx.pg, 'bench-user', FLEET, 600_000, async (n) => {
+    if (n > 0 && firstRefreshAt === 0) firstRefreshAt = performance.now();
     await rss();
-    if (done >= FLEET) break;
-    await sleep(200);
-  }
+  });
   const total = (performance.now() - started) / 1000;
   const cpuUsed = (await cpuSeconds(port)) - cpuBefore;
   const threadsAfter = threadCpuSeconds(worker.child.pid);
