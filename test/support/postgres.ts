@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { type DataSource } from 'typeorm';
+import { createDataSource } from '../../src/database/data-source';
 
 export const ADMIN_DATABASE_URL =
   process.env.TEST_DATABASE_URL ?? 'postgres://root@127.0.0.1:5432/postgres';
@@ -57,5 +59,26 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       withAdmin(
         async (c) => void (await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
       ),
+  };
+}
+
+/** A test file's own database (createTestDatabase) with a DataSource on it, initialised. */
+export interface TestDataSource extends TestDatabase {
+  ds: DataSource;
+  /** Destroys the DataSource, then drops the database. */
+  close(): Promise<void>;
+}
+
+export async function openTestDataSource(): Promise<TestDataSource> {
+  const db = await createTestDatabase();
+  const ds = createDataSource(db.url);
+  await ds.initialize();
+  return {
+    ...db,
+    ds,
+    close: async () => {
+      await ds.destroy();
+      await db.drop();
+    },
   };
 }

@@ -1,9 +1,8 @@
 import { type DataSource, type Repository } from 'typeorm';
 import { type AuditInput } from '../../../src/audit/audit.service';
 import { type BatchPolicy, BatchedAuditWriter } from '../../../src/audit/batched-audit-writer';
-import { createDataSource } from '../../../src/database/data-source';
 import { AuditEventEntity } from '../../../src/database/entities';
-import { type TestDatabase, createTestDatabase } from '../../support/postgres';
+import { type TestDataSource, openTestDataSource } from '../../support/postgres';
 
 /** An audit table that records the rows of each INSERT (its one JSON parameter), or fails while `down`. */
 class RecordingEvents {
@@ -71,16 +70,14 @@ describe('BatchedAuditWriter', () => {
   });
 
   describe('against Postgres', () => {
-    let db: TestDatabase;
+    let db: TestDataSource;
     let ds: DataSource;
     beforeAll(async () => {
-      db = await createTestDatabase();
-      ds = createDataSource(db.url);
-      await ds.initialize();
+      db = await openTestDataSource();
+      ds = db.ds;
     });
     afterAll(async () => {
-      await ds.destroy();
-      await db.drop();
+      await db.close();
     });
 
     it('writes each row of a batch as the audit table has it, its id from the table', async () => {

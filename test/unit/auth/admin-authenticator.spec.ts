@@ -7,9 +7,8 @@ import { adminOnRequestHook } from '../../../src/auth/admin-hook';
 import { ApiKeysService } from '../../../src/auth/api-keys.service';
 import { type AuthenticatedRequest } from '../../../src/auth/authenticated-request';
 import { AuthFailureAudit } from '../../../src/auth/auth-failure-audit';
-import { createDataSource } from '../../../src/database/data-source';
 import { ApiKeyEntity } from '../../../src/database/entities/api-key.entity';
-import { type TestDatabase, createTestDatabase } from '../../support/postgres';
+import { type TestDataSource, openTestDataSource } from '../../support/postgres';
 import { AuditStub } from './audit-stub';
 
 const PASSWORD = 'correct horse battery staple';
@@ -19,23 +18,21 @@ function basic(user: string, password: string): string {
 }
 
 describe('AdminAuthenticator', () => {
-  let db: TestDatabase;
+  let db: TestDataSource;
   let ds: DataSource;
   let apiKeys: ApiKeysService;
   let argonHash: string;
   let bcryptHash: string;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    ds = createDataSource(db.url);
-    await ds.initialize();
+    db = await openTestDataSource();
+    ds = db.ds;
     apiKeys = new ApiKeysService(ds.getRepository(ApiKeyEntity));
     argonHash = await argon2.hash(PASSWORD);
     bcryptHash = await bcrypt.hash(PASSWORD, 4);
   });
   afterAll(async () => {
-    await ds.destroy();
-    await db.drop();
+    await db.close();
   });
 
   function authenticator(passwordHash: string, audit = new AuditStub(), now = Date.now) {

@@ -1,25 +1,22 @@
 import { type DataSource } from 'typeorm';
 import { ApiKeysService, hashApiKey } from '../../../src/auth/api-keys.service';
 import { BrokerError } from '../../../src/common/error-codes';
-import { createDataSource } from '../../../src/database/data-source';
 import { ApiKeyEntity } from '../../../src/database/entities/api-key.entity';
 import { FakeClock } from '../../support/fake-clock';
-import { type TestDatabase, createTestDatabase } from '../../support/postgres';
+import { type TestDataSource, openTestDataSource } from '../../support/postgres';
 
 describe('ApiKeysService', () => {
-  let db: TestDatabase;
+  let db: TestDataSource;
   let ds: DataSource;
   let clock: FakeClock;
   let service: ApiKeysService;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    ds = createDataSource(db.url);
-    await ds.initialize();
+    db = await openTestDataSource();
+    ds = db.ds;
   });
   afterAll(async () => {
-    await ds.destroy();
-    await db.drop();
+    await db.close();
   });
   beforeEach(() => {
     clock = new FakeClock({ start: new Date('2026-01-01T12:00:00.000Z') });

@@ -34,10 +34,9 @@ import {
 } from '../../../src/auth/decorators';
 import { BrokerError } from '../../../src/common/error-codes';
 import { APP_CONFIG } from '../../../src/config/config';
-import { createDataSource } from '../../../src/database/data-source';
 import { ApiKeyEntity } from '../../../src/database/entities/api-key.entity';
 import { type ApiKeyScope } from '../../../src/database/enums';
-import { type TestDatabase, createTestDatabase } from '../../support/postgres';
+import { type TestDataSource, openTestDataSource } from '../../support/postgres';
 import { AuditStub } from './audit-stub';
 
 const SECRET = 'guard-test-secret-of-at-least-32-characters';
@@ -110,7 +109,7 @@ class BrokerErrorFilter implements ExceptionFilter {
 class TestInfraModule {}
 
 describe('AuthGuard', () => {
-  let db: TestDatabase;
+  let db: TestDataSource;
   let ds: DataSource;
   let app: NestFastifyApplication;
   let audit: AuditStub;
@@ -144,9 +143,8 @@ describe('AuthGuard', () => {
   });
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    ds = createDataSource(db.url);
-    await ds.initialize();
+    db = await openTestDataSource();
+    ds = db.ds;
     keys = new ApiKeysService(ds.getRepository(ApiKeyEntity));
     audit = new AuditStub();
     const passwordHash = await bcrypt.hash(ADMIN_PASSWORD, 4);
@@ -182,8 +180,7 @@ describe('AuthGuard', () => {
 
   afterAll(async () => {
     await (app as INestApplication | undefined)?.close();
-    await ds.destroy();
-    await db.drop();
+    await db.close();
   });
 
   beforeEach(async () => {

@@ -4,9 +4,8 @@ import { join } from 'node:path';
 import { type DataSource } from 'typeorm';
 import { ApiKeysService, hashApiKey } from '../../../src/auth/api-keys.service';
 import { type CliIo, EXIT, runCli } from '../../../src/cli';
-import { createDataSource } from '../../../src/database/data-source';
 import { ApiKeyEntity } from '../../../src/database/entities/api-key.entity';
-import { type TestDatabase, createTestDatabase } from '../../support/postgres';
+import { type TestDataSource, openTestDataSource } from '../../support/postgres';
 
 interface Captured {
   code: number;
@@ -15,19 +14,17 @@ interface Captured {
 }
 
 describe('cli', () => {
-  let db: TestDatabase;
+  let db: TestDataSource;
   let ds: DataSource;
   let keys: ApiKeysService;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    ds = createDataSource(db.url);
-    await ds.initialize();
+    db = await openTestDataSource();
+    ds = db.ds;
     keys = new ApiKeysService(ds.getRepository(ApiKeyEntity));
   });
   afterAll(async () => {
-    await ds.destroy();
-    await db.drop();
+    await db.close();
   });
 
   async function cli(

@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { type DataSource } from 'typeorm';
 import { type AuditService } from '../../../src/audit/audit.service';
 import { BrokerError } from '../../../src/common/error-codes';
-import { createDataSource } from '../../../src/database/data-source';
 import { type ConnectionEntity, PendingClaimEntity } from '../../../src/database/entities';
 import { PendingClaimsRepository } from '../../../src/database/repositories/pending-claims.repository';
 import { type SetupQueue } from '../../../src/jobs/setup-queue';
@@ -17,23 +16,21 @@ import { type ProviderRegistry } from '../../../src/providers/provider-registry'
 import { type SetupDefinition } from '../../../src/providers/setup-definition';
 import { FakeClock } from '../../support/fake-clock';
 import { InMemorySecretStore } from '../../support/in-memory-secret-store';
-import { type TestDatabase, createTestDatabase } from '../../support/postgres';
+import { type TestDataSource, openTestDataSource } from '../../support/postgres';
 import { testConfig } from '../../support/test-config';
 
 const sha256 = (v: string) => createHash('sha256').update(v).digest('hex');
 
 describe('PendingClaims', () => {
-  let db: TestDatabase;
+  let db: TestDataSource;
   let ds: DataSource;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    ds = createDataSource(db.url);
-    await ds.initialize();
+    db = await openTestDataSource();
+    ds = db.ds;
   });
   afterAll(async () => {
-    await ds.destroy();
-    await db.drop();
+    await db.close();
   });
   beforeEach(async () => {
     await ds.getRepository(PendingClaimEntity).clear();

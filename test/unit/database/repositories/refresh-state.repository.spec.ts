@@ -2,17 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { type Pool } from 'pg';
 import { type DataSource } from 'typeorm';
 import { type PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
-import { createDataSource } from '../../../../src/database/data-source';
 import { ConnectionEntity } from '../../../../src/database/entities';
 import { type ConnectionStatus } from '../../../../src/database/enums';
 import {
   RefreshStateRepository,
   type RefreshSuccess,
 } from '../../../../src/database/repositories/refresh-state.repository';
-import { type TestDatabase, createTestDatabase } from '../../../support/postgres';
+import { type TestDataSource, openTestDataSource } from '../../../support/postgres';
 
 describe('RefreshStateRepository (batched reads and success writes)', () => {
-  let db: TestDatabase;
+  let db: TestDataSource;
   let ds: DataSource;
   let repo: RefreshStateRepository;
   let queries: jest.SpyInstance;
@@ -23,17 +22,15 @@ describe('RefreshStateRepository (batched reads and success writes)', () => {
       .filter((name): name is string => typeof name === 'string');
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    ds = createDataSource(db.url);
-    await ds.initialize();
+    db = await openTestDataSource();
+    ds = db.ds;
     repo = new RefreshStateRepository(ds.getRepository(ConnectionEntity));
     const pool = (ds.driver as PostgresDriver).master as Pool;
     // Calls through: only the named (prepared) statements it was given are looked at.
     queries = jest.spyOn(pool, 'query');
   });
   afterAll(async () => {
-    await ds.destroy();
-    await db.drop();
+    await db.close();
   });
   beforeEach(() => {
     queries.mockClear();

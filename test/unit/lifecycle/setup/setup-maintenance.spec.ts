@@ -2,7 +2,6 @@ import { Logger } from '@nestjs/common';
 import { type SchedulerRegistry } from '@nestjs/schedule';
 import { type DataSource } from 'typeorm';
 import { type AuditService } from '../../../../src/audit/audit.service';
-import { createDataSource } from '../../../../src/database/data-source';
 import { ConnectionEntity } from '../../../../src/database/entities';
 import { ConnectionsRepository } from '../../../../src/database/repositories/connections.repository';
 import { type SetupRunsRepository } from '../../../../src/database/repositories/setup-runs.repository';
@@ -13,7 +12,7 @@ import { SetupMaintenance } from '../../../../src/lifecycle/setup/setup-maintena
 import { type CredentialProvider, type MaintainOutcome } from '../../../../src/providers/provider';
 import { type ProviderRegistry } from '../../../../src/providers/provider-registry';
 import { InMemorySecretStore } from '../../../support/in-memory-secret-store';
-import { type TestDatabase, createTestDatabase } from '../../../support/postgres';
+import { type TestDataSource, openTestDataSource } from '../../../support/postgres';
 import { RecordingOutbox } from '../../../support/recording-outbox';
 import { seedConnections } from '../../../support/seed';
 import { testConfig } from '../../../support/test-config';
@@ -24,7 +23,7 @@ import { testConfig } from '../../../support/test-config';
  * Real Postgres (the guarded merge is SQL), a recording outbox, a driver that does what the test says.
  */
 describe('SetupMaintenance', () => {
-  let db: TestDatabase;
+  let db: TestDataSource;
   let ds: DataSource;
   let repo: ConnectionsRepository;
   let store: InMemorySecretStore;
@@ -34,14 +33,12 @@ describe('SetupMaintenance', () => {
 
   beforeAll(async () => {
     Logger.overrideLogger(false);
-    db = await createTestDatabase();
-    ds = createDataSource(db.url);
-    await ds.initialize();
+    db = await openTestDataSource();
+    ds = db.ds;
     repo = new ConnectionsRepository(ds.getRepository(ConnectionEntity));
   });
   afterAll(async () => {
-    await ds.destroy();
-    await db.drop();
+    await db.close();
   });
   beforeEach(() => {
     store = new InMemorySecretStore();

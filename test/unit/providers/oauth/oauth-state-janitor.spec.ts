@@ -1,23 +1,20 @@
 import { type DataSource } from 'typeorm';
-import { createDataSource } from '../../../../src/database/data-source';
 import { OAuthStateEntity } from '../../../../src/database/entities';
 import { OAuthStatesRepository } from '../../../../src/database/repositories/oauth-states.repository';
 import { SYSTEM_CLOCK } from '../../../../src/common/clock';
 import { OAuthStateJanitor } from '../../../../src/providers/oauth/oauth-state-janitor';
-import { type TestDatabase, createTestDatabase } from '../../../support/postgres';
+import { type TestDataSource, openTestDataSource } from '../../../support/postgres';
 
 describe('OAuthStateJanitor', () => {
-  let db: TestDatabase;
+  let db: TestDataSource;
   let ds: DataSource;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    ds = createDataSource(db.url);
-    await ds.initialize();
+    db = await openTestDataSource();
+    ds = db.ds;
   });
   afterAll(async () => {
-    await ds.destroy();
-    await db.drop();
+    await db.close();
   });
 
   it('deletes states expired for more than an hour and keeps the others', async () => {

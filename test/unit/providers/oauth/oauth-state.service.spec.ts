@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type DataSource } from 'typeorm';
 import { BrokerError } from '../../../../src/common/error-codes';
-import { createDataSource } from '../../../../src/database/data-source';
 import { OAuthStateEntity } from '../../../../src/database/entities';
 import { OAuthStatesRepository } from '../../../../src/database/repositories/oauth-states.repository';
 import {
@@ -9,7 +8,7 @@ import {
   OAuthStateService,
 } from '../../../../src/providers/oauth/oauth-state.service';
 import { FakeClock } from '../../../support/fake-clock';
-import { type TestDatabase, createTestDatabase } from '../../../support/postgres';
+import { type TestDataSource, openTestDataSource } from '../../../support/postgres';
 import { testConfig } from '../../../support/test-config';
 
 const FRONTEND = 'https://app.example.com';
@@ -35,15 +34,14 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
 
 /** One-time OAuth states against real Postgres: the atomic consume is the database's job. */
 describe('OAuthStateService', () => {
-  let db: TestDatabase;
+  let db: TestDataSource;
   let ds: DataSource;
   let service: OAuthStateService;
   const clock = new FakeClock({ start: Date.now() });
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    ds = createDataSource(db.url);
-    await ds.initialize();
+    db = await openTestDataSource();
+    ds = db.ds;
     service = new OAuthStateService(
       new OAuthStatesRepository(ds.getRepository(OAuthStateEntity)),
       config(),
@@ -51,8 +49,7 @@ describe('OAuthStateService', () => {
     );
   });
   afterAll(async () => {
-    await ds.destroy();
-    await db.drop();
+    await db.close();
   });
 
   const create = (provider: 'gcp' | 'ovh' = 'gcp', redirectTo: string | null = null) =>
